@@ -1,0 +1,56 @@
+# Thin wrapper over CMake for the README's commands. Every target that needs
+# packages first runs scripts/install-deps.sh (a no-op once they are there).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build run test unit-test integration-test asan-test \
+        fuzz clean docs
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Starts a server in the foreground with the built-in defaults
+# (gRPC 127.0.0.1:50051, health/metrics 127.0.0.1:9090, data in ./data).
+run: build
+	./$(BUILD)/src/server/amaters-server start --foreground
+
+unit-test: build
+	ctest --test-dir $(BUILD) -L unit --output-on-failure -j$(JOBS)
+
+integration-test: build
+	ctest --test-dir $(BUILD) -L integration --output-on-failure
+
+# All tests: unit (cmocka) + integration (pytest against the real binary).
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-test: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	    -DAMATERS_SANITIZE=ON $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) -L unit \
+	    --output-on-failure -j$(JOBS)
+
+# libFuzzer harnesses, each run for FUZZ_SECONDS (not part of `make test`).
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	    -DAMATERS_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	bash scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+docs: build
+	./$(BUILD)/src/config/amaters-config-docs > docs/configuration.md
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

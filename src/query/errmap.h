@@ -1,0 +1,26 @@
+/*
+ * errmap.h - how internal error codes travel on the wire.
+ *
+ * One table maps each negative AMATERS_E* code to the protocol's ErrorCode,
+ * ErrorCategory and the gRPC status used when an error ends a stream (see
+ * the "How errors travel" section of shared/spec/protocol.md). Thread-safe,
+ * no state.
+ */
+#ifndef AMATERS_QUERY_ERRMAP_H
+#define AMATERS_QUERY_ERRMAP_H
+
+#include <grpc/status.h>
+#include <stdint.h>
+
+struct amaters_wire_error {
+    int code;            /* amaters.errors.ErrorCode value */
+    int category;        /* amaters.errors.ErrorCategory value */
+    grpc_status_code status; /* for streams and pre-handler failures */
+    uint32_t retry_after;    /* seconds, 0 = do not send the field */
+};
+
+/* Maps an internal code (negative AMATERS_E*) to its wire form. Unknown
+ * codes map to ERROR_SERVER_INTERNAL / INTERNAL. */
+struct amaters_wire_error amaters_errmap(int rc);
+
+#endif

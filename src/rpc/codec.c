@@ -1,0 +1,246 @@
+/*
+ * codec.c - bytes <-> protobuf-c messages for the gRPC front end, error
+ * responses, deadlines, and the request metrics.
+ *
+ * Requests are unpacked with an allocator that carves from the call's
+ * arena, so a decoded request and everything built from it are released
+ * together when the call ends. Responses are packed into one buffer that a
+ * gRPC slice takes over (no second copy of large values).
+ */
+#include "rpc/internal.h"
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/slice.h>
+#include <grpc/support/time.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/errors.h"
+#include "core/timeutil.h"
+#include "obs/metrics.h"
+#include "query/errmap.h"
+
+static void *arena_pb_alloc(void *data, size_t size)
+{
+    return amaters_arena_alloc(data, size);
+}
+
+static void arena_pb_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
+               const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+{
+    grpc_byte_buffer_reader rd;
+    grpc_slice s;
+    ProtobufCAllocator a = {arena_pb_alloc, arena_pb_free, c->arena};
+
+    *out = NULL;
+    if (bb == NULL)
+        return amaters_qctx_fail(&c->qctx, AMATERS_EINVAL,
+                                 "the call carried no request message");
+    if (!grpc_byte_buffer_reader_init(&rd, bb))
+        return amaters_qctx_fail(&c->qctx, AMATERS_EPARSE,
+                                 "cannot read the request message");
+    s = grpc_byte_buffer_reader_readall(&rd);
+    grpc_byte_buffer_reader_destroy(&rd);
+    size_t len = GRPC_SLICE_LENGTH(s);
+    rpc_metrics_request_bytes(len);
+    *out = protobuf_c_message_unpack(d, &a, len, GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    if (*out == NULL)
+        return amaters_qctx_fail(&c->qctx, AMATERS_EPARSE,
+                                 "malformed request: %zu bytes are not a "
+                                 "valid %s message",
+                                 len, d->name);
+    return 0;
+}
+
+static void free_packed(void *p)
+{
+    amaters_free(p);
+}
+
+grpc_byte_buffer *rpc_encode(const ProtobufCMessage *m, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = amaters_malloc(n ? n : 1);
+    if (buf == NULL)
+        return NULL;
+    protobuf_c_message_pack(m, buf);
+    grpc_slice s = grpc_slice_new(buf, n, free_packed);
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    *len = n;
+    rpc_metrics_response_bytes(n);
+    return bb;
+}
+
+void rpc_set_deadline(struct rcall *c, bool has_timeout, uint32_t timeout_ms)
+{
+    uint64_t now = amaters_now_ns();
+    uint64_t best = 0;
+    uint32_t dflt = c->w->rpc->opts.default_timeout_ms;
+
+    if (!has_timeout && dflt)
+        timeout_ms = dflt, has_timeout = true;
+    if (has_timeout && timeout_ms)
+        best = now + (uint64_t)timeout_ms * 1000000ull;
+    gpr_timespec d = gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC);
+    gpr_timespec n = gpr_now(GPR_CLOCK_MONOTONIC);
+    if (gpr_time_cmp(d, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0 &&
+        c->deadline.tv_sec != 0) {
+        gpr_timespec left = gpr_time_sub(d, n);
+        int64_t left_ns = left.tv_sec * 1000000000ll + left.tv_nsec;
+        uint64_t g = left_ns > 0 ? now + (uint64_t)left_ns : now;
+        if (best == 0 || g < best)
+            best = g;
+    }
+    c->qctx.deadline_ns = best;
+}
+
+Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
+                                          const char *prefix)
+{
+    struct amaters_wire_error w = amaters_errmap(rc);
+    Amaters__Errors__ErrorResponse *e =
+        amaters_arena_alloc(c->arena, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    amaters__errors__error_response__init(e);
+    e->code = (Amaters__Errors__ErrorCode)w.code;
+    e->category = (Amaters__Errors__ErrorCategory)w.category;
+    const char *msg = c->qctx.err[0] ? c->qctx.err : amaters_strerror(rc);
+    e->message = prefix ? amaters_arena_printf(c->arena, "%s%s", prefix, msg)
+                        : amaters_arena_memdup(c->arena, msg, strlen(msg));
+    if (e->message == NULL)
+        e->message = (char *)"";
+    if (w.retry_after) {
+        e->_retry_after_case = AMATERS__ERRORS__ERROR_RESPONSE___RETRY_AFTER_RETRY_AFTER;
+        e->retry_after = w.retry_after;
+    }
+    return e;
+}
+
+void rpc_send_status(struct rcall *c, grpc_status_code st, const char *msg,
+                     struct rtag *tag)
+{
+    grpc_op ops[3];
+    size_t n = 0;
+    grpc_slice details = grpc_slice_from_copied_string(msg ? msg : "");
+    memset(ops, 0, sizeof ops);
+    if (!c->sent_initial) {
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        c->sent_initial = true;
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = st;
+    ops[n].data.send_status_from_server.status_details = &details;
+    n++;
+    if (tag == &c->t_done) {
+        ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+        ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+        n++;
+    }
+    rpc_start_batch(c, ops, n, tag);
+    grpc_slice_unref(details);
+}
+
+/* ---- metrics ---- */
+
+static struct amaters_metric_family *f_requests, *f_req_dur, *f_queries,
+    *f_query_dur;
+static struct amaters_metric *m_bytes_in, *m_bytes_out, *m_active;
+
+void rpc_metrics_init(void)
+{
+    static const char *const req_labels[] = {"method", "outcome"};
+    static const char *const dur_labels[] = {"method"};
+    static const char *const q_labels[] = {"kind", "outcome"};
+    static const char *const qd_labels[] = {"kind"};
+    f_requests = amaters_metrics_family(
+        AMATERS_METRIC_COUNTER, "amaters_grpc_requests_total",
+        "gRPC calls by method and outcome (ok or the wire error name)",
+        req_labels, 2, NULL, 0);
+    f_req_dur = amaters_metrics_family(
+        AMATERS_METRIC_HISTOGRAM, "amaters_grpc_request_duration_seconds",
+        "gRPC call latency by method", dur_labels, 1, amaters_latency_buckets,
+        amaters_latency_buckets_count);
+    f_queries = amaters_metrics_family(
+        AMATERS_METRIC_COUNTER, "amaters_queries_total",
+        "Queries executed by kind and outcome", q_labels, 2, NULL, 0);
+    f_query_dur = amaters_metrics_family(
+        AMATERS_METRIC_HISTOGRAM, "amaters_query_duration_seconds",
+        "Query latency by kind", qd_labels, 1, amaters_latency_buckets,
+        amaters_latency_buckets_count);
+    m_bytes_in = amaters_metrics_simple(AMATERS_METRIC_COUNTER,
+                                        "amaters_grpc_received_bytes_total",
+                                        "Request message bytes received");
+    m_bytes_out = amaters_metrics_simple(AMATERS_METRIC_COUNTER,
+                                         "amaters_grpc_sent_bytes_total",
+                                         "Response message bytes sent");
+    m_active = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
+                                      "amaters_grpc_active_calls",
+                                      "gRPC calls in flight");
+}
+
+const char *rpc_outcome(int rc)
+{
+    if (rc == 0)
+        return "ok";
+    struct amaters_wire_error w = amaters_errmap(rc);
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+        &amaters__errors__error_code__descriptor, w.code);
+    return v ? v->name : "ERROR_UNKNOWN";
+}
+
+void rpc_metrics_request(enum method m, const char *outcome,
+                         uint64_t started_ns, size_t in, size_t out)
+{
+    (void)in;
+    (void)out;
+    const char *labels[] = {amaters_rpc_method_names[m], outcome};
+    double secs = (double)(amaters_now_ns() - started_ns) / 1e9;
+    struct amaters_metric *c = amaters_metric_child(f_requests, labels);
+    struct amaters_metric *h = amaters_metric_child(f_req_dur, labels);
+    if (c)
+        amaters_counter_add(c, 1);
+    if (h)
+        amaters_histogram_observe(h, secs);
+}
+
+void rpc_metrics_query(const char *kind, const char *outcome,
+                       uint64_t started_ns)
+{
+    const char *labels[] = {kind, outcome};
+    double secs = (double)(amaters_now_ns() - started_ns) / 1e9;
+    struct amaters_metric *c = amaters_metric_child(f_queries, labels);
+    struct amaters_metric *h = amaters_metric_child(f_query_dur, labels);
+    if (c)
+        amaters_counter_add(c, 1);
+    if (h)
+        amaters_histogram_observe(h, secs);
+}
+
+void rpc_metrics_request_bytes(size_t n)
+{
+    if (m_bytes_in)
+        amaters_counter_add(m_bytes_in, (double)n);
+}
+
+void rpc_metrics_response_bytes(size_t n)
+{
+    if (m_bytes_out)
+        amaters_counter_add(m_bytes_out, (double)n);
+}
+
+void rpc_metrics_active(long n)
+{
+    if (m_active)
+        amaters_gauge_set(m_active, (double)n);
+}

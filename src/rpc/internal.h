@@ -1,0 +1,141 @@
+/*
+ * internal.h - the gRPC front end's shared state (rpc/ only).
+ *
+ * Every completion-queue tag is a struct rtag: a kind and the call that
+ * owns it, never a bare pointer cast. A call is owned by the worker whose
+ * completion queue it is bound to; all of its handlers run on that one
+ * thread, so a call needs no lock. A call is freed when its last
+ * outstanding batch completes (refs).
+ */
+#ifndef AMATERS_RPC_INTERNAL_H
+#define AMATERS_RPC_INTERNAL_H
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "query/query.h"
+#include "rpc/rpc.h"
+
+enum method {
+    M_QUERY,
+    M_BATCH,
+    M_STREAM,
+    M_INTERACTIVE,
+    M_HEALTH,
+    M_INFO,
+    M_COUNT,
+    M_UNKNOWN = M_COUNT,
+};
+
+enum tag_kind {
+    TAG_NEW,      /* a registered or generic call arrived */
+    TAG_DONE,     /* the final batch of a unary / unknown call */
+    TAG_SEND,     /* a streaming send finished */
+    TAG_RECV,     /* a bidi receive finished */
+    TAG_CLOSE,    /* RECV_CLOSE_ON_SERVER finished */
+    TAG_SHUTDOWN, /* the server finished shutting down */
+};
+
+struct rcall;
+
+struct rtag {
+    enum tag_kind kind;
+    struct rcall *call;
+};
+
+struct worker {
+    struct amaters_rpc *rpc;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    unsigned index;
+};
+
+struct amaters_rpc {
+    grpc_server *server;
+    struct worker *workers;
+    unsigned nworkers;
+    void *methods[M_COUNT];
+    struct amaters_exec *exec;
+    struct amaters_rpc_options opts;
+    int port;
+    bool started;
+    uint64_t started_ns;
+    atomic_long active;
+    atomic_bool stopping;
+    /* shutdown notification */
+    struct rtag shutdown_tag;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool shutdown_done;
+};
+
+struct rcall {
+    struct worker *w;
+    enum method method;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_call_details details; /* generic calls only */
+    grpc_byte_buffer *payload; /* the request, or a bidi message */
+    grpc_byte_buffer *send_bb;
+    int refs;
+    int cancelled;
+    bool counted;      /* counted in rpc->active */
+    bool sent_initial; /* initial metadata already sent */
+    uint64_t started_ns;
+    struct amaters_arena *arena;
+    struct amaters_qctx qctx;
+    struct rtag t_new, t_done, t_send, t_recv, t_close;
+    /* ExecuteStream */
+    struct amaters_cursor *cursor;
+    uint64_t seq;
+    enum { STREAM_RUNNING, STREAM_END_SENT, STREAM_DONE } stream_state;
+    /* ExecuteInteractive */
+    bool half_closed;
+};
+
+extern const char *const amaters_rpc_method_names[M_COUNT + 1];
+
+/* server.c */
+int rpc_arm(struct worker *w, enum method m);
+void rpc_call_unref(struct rcall *c);
+void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
+                     struct rtag *tag);
+
+/* codec.c */
+int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
+               const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
+grpc_byte_buffer *rpc_encode(const ProtobufCMessage *m, size_t *len);
+void rpc_set_deadline(struct rcall *c, bool has_timeout, uint32_t timeout_ms);
+Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
+                                          const char *prefix);
+void rpc_send_status(struct rcall *c, grpc_status_code st, const char *msg,
+                     struct rtag *tag);
+void rpc_metrics_request(enum method m, const char *outcome,
+                         uint64_t started_ns, size_t in, size_t out);
+void rpc_metrics_query(const char *kind, const char *outcome,
+                       uint64_t started_ns);
+void rpc_metrics_init(void);
+void rpc_metrics_request_bytes(size_t n);
+void rpc_metrics_response_bytes(size_t n);
+void rpc_metrics_active(long n);
+const char *rpc_outcome(int rc);
+
+/* unary.c: runs one QueryRequest (NULL = undecodable) into resp. */
+int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
+                  Amaters__Aql__QueryResponse *resp);
+
+/* unary.c / stream.c / bidi.c: handle the arrival of a call, and later
+ * completions of its batches. */
+void rpc_unary_start(struct rcall *c);
+void rpc_unknown_start(struct rcall *c);
+void rpc_stream_start(struct rcall *c);
+void rpc_stream_on_send(struct rcall *c, bool ok);
+void rpc_bidi_start(struct rcall *c);
+void rpc_bidi_on_recv(struct rcall *c, bool ok);
+void rpc_bidi_on_send(struct rcall *c, bool ok);
+
+#endif

@@ -1,0 +1,413 @@
+/*
+ * server.c - gRPC core server life cycle: channel args, registered
+ * methods, one completion queue and thread per worker, arming calls,
+ * dispatching completions by tag kind, graceful stop.
+ */
+#include "rpc/internal.h"
+
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/errors.h"
+#include "core/timeutil.h"
+#include "obs/log.h"
+
+/* Calls armed per method and worker: enough to absorb bursts. */
+#define ARMED_PER_METHOD 8
+#define ARENA_CAP ((size_t)1 << 31)
+
+const char *const amaters_rpc_method_names[M_COUNT + 1] = {
+    "ExecuteQuery",       "ExecuteBatch", "ExecuteStream",
+    "ExecuteInteractive", "HealthCheck",  "GetServerInfo",
+    "unknown",
+};
+
+static const char *const method_paths[M_COUNT] = {
+    "/amaters.aql.AqlService/ExecuteQuery",
+    "/amaters.aql.AqlService/ExecuteBatch",
+    "/amaters.aql.AqlService/ExecuteStream",
+    "/amaters.aql.AqlService/ExecuteInteractive",
+    "/amaters.aql.AqlService/HealthCheck",
+    "/amaters.aql.AqlService/GetServerInfo",
+};
+
+static atomic_int global_inits;
+
+void amaters_rpc_global_init(void)
+{
+    if (atomic_fetch_add(&global_inits, 1) == 0)
+        grpc_init();
+}
+
+void amaters_rpc_global_shutdown(void)
+{
+    if (atomic_fetch_sub(&global_inits, 1) == 1)
+        grpc_shutdown();
+}
+
+static struct rcall *call_new(struct worker *w, enum method m)
+{
+    struct rcall *c = amaters_calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->arena = amaters_arena_create(ARENA_CAP);
+    if (c->arena == NULL) {
+        amaters_free(c);
+        return NULL;
+    }
+    c->w = w;
+    c->method = m;
+    grpc_metadata_array_init(&c->md);
+    grpc_call_details_init(&c->details);
+    c->t_new = (struct rtag){TAG_NEW, c};
+    c->t_done = (struct rtag){TAG_DONE, c};
+    c->t_send = (struct rtag){TAG_SEND, c};
+    c->t_recv = (struct rtag){TAG_RECV, c};
+    c->t_close = (struct rtag){TAG_CLOSE, c};
+    amaters_qctx_init(&c->qctx, c->arena);
+    return c;
+}
+
+static void call_free(struct rcall *c)
+{
+    if (c->counted)
+        rpc_metrics_active(atomic_fetch_sub(&c->w->rpc->active, 1) - 1);
+    amaters_cursor_close(c->cursor);
+    if (c->payload)
+        grpc_byte_buffer_destroy(c->payload);
+    if (c->send_bb)
+        grpc_byte_buffer_destroy(c->send_bb);
+    grpc_metadata_array_destroy(&c->md);
+    grpc_call_details_destroy(&c->details);
+    if (c->call)
+        grpc_call_unref(c->call);
+    amaters_arena_destroy(c->arena);
+    amaters_free(c);
+}
+
+void rpc_call_unref(struct rcall *c)
+{
+    if (--c->refs == 0)
+        call_free(c);
+}
+
+void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
+                     struct rtag *tag)
+{
+    c->refs++;
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
+    if (e != GRPC_CALL_OK) {
+        amaters_log(AMATERS_LOG_ERROR, "rpc", "%s: start batch failed (%d)",
+                    amaters_rpc_method_names[c->method], (int)e);
+        c->refs--;
+    }
+}
+
+int rpc_arm(struct worker *w, enum method m)
+{
+    struct amaters_rpc *r = w->rpc;
+    struct rcall *c = call_new(w, m);
+    grpc_call_error e;
+    if (c == NULL)
+        return AMATERS_ENOMEM;
+    c->refs = 1;
+    if (m == M_UNKNOWN) {
+        e = grpc_server_request_call(r->server, &c->call, &c->details, &c->md,
+                                     w->cq, w->cq, &c->t_new);
+    } else {
+        bool with_payload = m != M_INTERACTIVE;
+        e = grpc_server_request_registered_call(
+            r->server, r->methods[m], &c->call, &c->deadline, &c->md,
+            with_payload ? &c->payload : NULL, w->cq, w->cq, &c->t_new);
+    }
+    if (e != GRPC_CALL_OK) {
+        call_free(c);
+        return AMATERS_EINTERNAL;
+    }
+    return 0;
+}
+
+static void on_new(struct rcall *c, bool ok)
+{
+    struct amaters_rpc *r = c->w->rpc;
+    if (!ok) {
+        /* The server is shutting down: the armed slot is released. */
+        call_free(c);
+        return;
+    }
+    if (!atomic_load(&r->stopping))
+        rpc_arm(c->w, c->method);
+    c->refs = 0;
+    c->started_ns = amaters_now_ns();
+    c->counted = true;
+    long active = atomic_fetch_add(&r->active, 1) + 1;
+    rpc_metrics_active(active);
+    if (c->method != M_HEALTH && r->opts.max_connections &&
+        active > (long)r->opts.max_connections) {
+        rpc_metrics_request(c->method, "overloaded", c->started_ns, 0, 0);
+        rpc_send_status(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                        "server overloaded: too many concurrent calls "
+                        "(server.max_connections); retry later",
+                        &c->t_done);
+        return;
+    }
+    switch (c->method) {
+    case M_STREAM:
+        rpc_stream_start(c);
+        break;
+    case M_INTERACTIVE:
+        rpc_bidi_start(c);
+        break;
+    case M_UNKNOWN:
+        rpc_unknown_start(c);
+        break;
+    default:
+        rpc_unary_start(c);
+        break;
+    }
+    if (c->refs == 0)
+        call_free(c);
+}
+
+static void dispatch(struct rtag *t, bool ok)
+{
+    struct rcall *c = t->call;
+    switch (t->kind) {
+    case TAG_NEW:
+        on_new(c, ok);
+        return;
+    case TAG_DONE:
+        break;
+    case TAG_SEND:
+        if (c->method == M_STREAM)
+            rpc_stream_on_send(c, ok);
+        else
+            rpc_bidi_on_send(c, ok);
+        break;
+    case TAG_RECV:
+        rpc_bidi_on_recv(c, ok);
+        break;
+    case TAG_CLOSE:
+        break;
+    case TAG_SHUTDOWN:
+        return;
+    }
+    rpc_call_unref(c);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct amaters_rpc *r = w->rpc;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(
+            w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        struct rtag *t = ev.tag;
+        if (t->kind == TAG_SHUTDOWN) {
+            pthread_mutex_lock(&r->mu);
+            r->shutdown_done = true;
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
+            continue;
+        }
+        dispatch(t, ev.success != 0);
+    }
+    return NULL;
+}
+
+static grpc_server *create_server(const struct amaters_rpc_options *o)
+{
+    int max = o->max_message_bytes > 0x7fffffff ? 0x7fffffff
+                                                 : (int)o->max_message_bytes;
+    grpc_arg args[] = {
+        {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, {.integer = max}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, {.integer = max}},
+        /* Clients ping every 60 s while calls are active (and may ping
+         * without calls): accept pings, never answer them with GOAWAY. */
+        {GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+         {.integer = 1000}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_HTTP2_MAX_PING_STRIKES, {.integer = 0}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, {.integer = 1}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_KEEPALIVE_TIME_MS,
+         {.integer = (int)o->keepalive_interval_secs * 1000}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+         {.integer = (int)o->connection_timeout_secs * 1000}},
+    };
+    grpc_channel_args ca = {sizeof args / sizeof args[0], args};
+    return grpc_server_create(&ca, NULL);
+}
+
+static int start_workers(struct amaters_rpc *r)
+{
+    for (unsigned i = 0; i < r->nworkers; i++) {
+        struct worker *w = &r->workers[i];
+        for (int m = 0; m < M_COUNT; m++) {
+            for (int k = 0; k < ARMED_PER_METHOD; k++) {
+                if (rpc_arm(w, (enum method)m))
+                    return AMATERS_EINTERNAL;
+            }
+        }
+        if (rpc_arm(w, M_UNKNOWN))
+            return AMATERS_EINTERNAL;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+            return AMATERS_EINTERNAL;
+        w->index = i + 1; /* thread started */
+    }
+    return 0;
+}
+
+int amaters_rpc_start(const struct amaters_rpc_options *opts,
+                      struct amaters_exec *exec, struct amaters_rpc **out,
+                      char *err, size_t errlen)
+{
+    struct amaters_rpc *r = amaters_calloc(1, sizeof *r);
+    grpc_server_credentials *creds = NULL;
+    int rc = AMATERS_EINTERNAL;
+
+    if (r == NULL)
+        return AMATERS_ENOMEM;
+    amaters_rpc_global_init();
+    rpc_metrics_init();
+    r->exec = exec;
+    r->opts = *opts;
+    r->started_ns = amaters_now_ns();
+    r->nworkers = opts->workers ? opts->workers : 1;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->shutdown_tag = (struct rtag){TAG_SHUTDOWN, NULL};
+    r->server = create_server(opts);
+    r->workers = amaters_calloc(r->nworkers, sizeof *r->workers);
+    if (r->server == NULL || r->workers == NULL) {
+        snprintf(err, errlen, "gRPC: cannot create the server");
+        goto fail;
+    }
+    for (unsigned i = 0; i < r->nworkers; i++) {
+        r->workers[i].rpc = r;
+        r->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(r->server, r->workers[i].cq,
+                                              NULL);
+    }
+    for (int m = 0; m < M_COUNT; m++) {
+        r->methods[m] = grpc_server_register_method(
+            r->server, method_paths[m], NULL,
+            m == M_INTERACTIVE ? GRPC_SRM_PAYLOAD_NONE
+                               : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+            0);
+    }
+    creds = grpc_insecure_server_credentials_create();
+    r->port = grpc_server_add_http2_port(r->server, opts->bind_address, creds);
+    grpc_server_credentials_release(creds);
+    if (r->port <= 0) {
+        snprintf(err, errlen,
+                 "gRPC: cannot listen on %s (address in use, not local, or "
+                 "malformed)",
+                 opts->bind_address);
+        rc = AMATERS_EIO;
+        goto fail;
+    }
+    grpc_server_start(r->server);
+    r->started = true;
+    if (start_workers(r)) {
+        snprintf(err, errlen, "gRPC: cannot start worker threads");
+        amaters_rpc_stop(r, 0);
+        return AMATERS_EINTERNAL;
+    }
+    *out = r;
+    return 0;
+fail:
+    amaters_rpc_stop(r, 0);
+    return rc;
+}
+
+int amaters_rpc_port(const struct amaters_rpc *r)
+{
+    return r->port;
+}
+
+long amaters_rpc_active_calls(const struct amaters_rpc *r)
+{
+    return atomic_load(&r->active);
+}
+
+static bool wait_shutdown(struct amaters_rpc *r, uint64_t timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(timeout_ms / 1000);
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (!r->shutdown_done) {
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
+            break;
+    }
+    bool done = r->shutdown_done;
+    pthread_mutex_unlock(&r->mu);
+    return done;
+}
+
+/* Frees the calls armed on a queue whose worker never ran. */
+static void drain_unstarted(grpc_completion_queue *cq)
+{
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(
+            cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            return;
+        struct rtag *t = ev.tag;
+        if (ev.type == GRPC_OP_COMPLETE && t->kind == TAG_NEW)
+            call_free(t->call);
+    }
+}
+
+long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
+{
+    long cancelled = 0;
+    bool threads = r->workers && r->nworkers && r->workers[0].index;
+
+    atomic_store(&r->stopping, true);
+    if (r->server && threads) {
+        grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,
+                                        &r->shutdown_tag);
+        if (!wait_shutdown(r, timeout_ms)) {
+            cancelled = atomic_load(&r->active);
+            grpc_server_cancel_all_calls(r->server);
+            wait_shutdown(r, 5000);
+        }
+    } else if (r->server && r->started) {
+        grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,
+                                        &r->shutdown_tag);
+        grpc_server_cancel_all_calls(r->server);
+    }
+    if (r->server)
+        grpc_server_destroy(r->server);
+    for (unsigned i = 0; r->workers && i < r->nworkers; i++) {
+        struct worker *w = &r->workers[i];
+        if (w->cq == NULL)
+            continue;
+        grpc_completion_queue_shutdown(w->cq);
+        if (w->index) {
+            pthread_join(w->thread, NULL);
+        } else {
+            drain_unstarted(w->cq);
+        }
+        grpc_completion_queue_destroy(w->cq);
+    }
+    amaters_free(r->workers);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    amaters_free(r);
+    amaters_rpc_global_shutdown();
+    return cancelled;
+}

@@ -1,0 +1,269 @@
+/*
+ * unary.c - the unary methods: ExecuteQuery, ExecuteBatch, HealthCheck,
+ * GetServerInfo, and the UNIMPLEMENTED answer for unknown methods.
+ *
+ * Unary failures travel in the response's `error` oneof with gRPC status
+ * OK, the request_id echoed and execution_time_ms set (protocol.md).
+ */
+#include "rpc/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <grpc/support/alloc.h>
+
+#include "core/arena.h"
+#include "core/errors.h"
+#include "core/timeutil.h"
+#include "obs/health.h"
+#include "obs/log.h"
+
+#define PROTOCOL_MAJOR 0
+#define PROTOCOL_MINOR 2
+#define PROTOCOL_PATCH 0
+
+static void send_response(struct rcall *c, const ProtobufCMessage *m,
+                          const char *outcome)
+{
+    grpc_op ops[4];
+    size_t out_len = 0;
+    grpc_slice details = grpc_slice_from_static_string("");
+
+    c->send_bb = rpc_encode(m, &out_len);
+    if (c->send_bb == NULL) {
+        rpc_metrics_request(c->method, "ERROR_SERVER_INTERNAL",
+                            c->started_ns, 0, 0);
+        rpc_send_status(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                        "out of memory while encoding the response",
+                        &c->t_done);
+        return;
+    }
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = c->send_bb;
+    ops[2].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
+    ops[2].data.send_status_from_server.status_details = &details;
+    ops[3].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[3].data.recv_close_on_server.cancelled = &c->cancelled;
+    c->sent_initial = true;
+    rpc_metrics_request(c->method, outcome, c->started_ns, 0, out_len);
+    rpc_start_batch(c, ops, 4, &c->t_done);
+}
+
+static uint64_t elapsed_ms(const struct rcall *c)
+{
+    return (amaters_now_ns() - c->started_ns) / 1000000ull;
+}
+
+/* Shared by ExecuteQuery and ExecuteInteractive: runs one request and
+ * fills resp (arena). Returns the rc for metrics. */
+int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
+                  Amaters__Aql__QueryResponse *resp)
+{
+    Amaters__Query__QueryResult *res = NULL;
+    uint64_t t0 = amaters_now_ns();
+    const char *kind = req ? amaters_query_kind(req->query) : "unknown";
+    int rc;
+
+    amaters__aql__query_response__init(resp);
+    amaters_qctx_init(&c->qctx, c->arena);
+    if (req == NULL) {
+        rc = AMATERS_EPARSE;
+    } else {
+        rpc_set_deadline(c, req->_timeout_ms_case ==
+                                AMATERS__AQL__QUERY_REQUEST___TIMEOUT_MS_TIMEOUT_MS,
+                         req->timeout_ms);
+        if (req->_request_id_case ==
+            AMATERS__AQL__QUERY_REQUEST___REQUEST_ID_REQUEST_ID) {
+            resp->_request_id_case =
+                AMATERS__AQL__QUERY_RESPONSE___REQUEST_ID_REQUEST_ID;
+            resp->request_id = req->request_id;
+        }
+        rc = amaters_check_version(&c->qctx, req->version);
+        if (rc == 0 && atomic_load(&c->w->rpc->stopping))
+            rc = amaters_qctx_fail(&c->qctx, AMATERS_ESHUTDOWN,
+                                   "the server is shutting down");
+        if (rc == 0)
+            rc = amaters_exec_query(c->w->rpc->exec, &c->qctx, req->query,
+                                    &res);
+    }
+    if (rc == 0) {
+        resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_RESULT;
+        resp->result = res;
+    } else {
+        resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
+        resp->error = rpc_error(c, rc, NULL);
+        if (resp->error == NULL)
+            resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE__NOT_SET;
+    }
+    resp->execution_time_ms = (amaters_now_ns() - t0) / 1000000ull;
+    rpc_metrics_query(kind, rpc_outcome(rc), t0);
+    return rc;
+}
+
+static void do_query(struct rcall *c)
+{
+    ProtobufCMessage *m = NULL;
+    Amaters__Aql__QueryResponse resp;
+    int rc = rpc_decode(c, c->payload, &amaters__aql__query_request__descriptor,
+                        &m);
+    if (rc) {
+        char saved[sizeof c->qctx.err];
+        memcpy(saved, c->qctx.err, sizeof saved);
+        rpc_run_query(c, NULL, &resp);
+        memcpy(c->qctx.err, saved, sizeof saved);
+        resp.error = rpc_error(c, rc, NULL);
+    } else {
+        rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, &resp);
+    }
+    resp.execution_time_ms = elapsed_ms(c);
+    send_response(c, &resp.base, rpc_outcome(rc));
+}
+
+static void do_batch(struct rcall *c)
+{
+    ProtobufCMessage *m = NULL;
+    Amaters__Aql__BatchRequest *req;
+    Amaters__Aql__BatchResponse resp = AMATERS__AQL__BATCH_RESPONSE__INIT;
+    Amaters__Aql__BatchResult result = AMATERS__AQL__BATCH_RESULT__INIT;
+    Amaters__Query__QueryResult **res = NULL;
+    char prefix[64] = "";
+    int rc = rpc_decode(c, c->payload, &amaters__aql__batch_request__descriptor,
+                        &m);
+    req = (Amaters__Aql__BatchRequest *)m;
+    if (rc == 0) {
+        rpc_set_deadline(c, req->_timeout_ms_case ==
+                                AMATERS__AQL__BATCH_REQUEST___TIMEOUT_MS_TIMEOUT_MS,
+                         req->timeout_ms);
+        if (req->_request_id_case ==
+            AMATERS__AQL__BATCH_REQUEST___REQUEST_ID_REQUEST_ID) {
+            resp._request_id_case =
+                AMATERS__AQL__BATCH_RESPONSE___REQUEST_ID_REQUEST_ID;
+            resp.request_id = req->request_id;
+        }
+        rc = amaters_check_version(&c->qctx, req->version);
+    }
+    if (rc == 0 && atomic_load(&c->w->rpc->stopping))
+        rc = amaters_qctx_fail(&c->qctx, AMATERS_ESHUTDOWN,
+                               "the server is shutting down");
+    if (rc == 0)
+        rc = amaters_exec_batch(c->w->rpc->exec, &c->qctx, req->queries,
+                                req->n_queries, req->isolation_level, &res);
+    if (rc == 0) {
+        result.results = res;
+        result.n_results = req->n_queries;
+        resp.response_case = AMATERS__AQL__BATCH_RESPONSE__RESPONSE_RESULTS;
+        resp.results = &result;
+    } else {
+        if (c->qctx.err_index >= 0)
+            snprintf(prefix, sizeof prefix, "query %ld: ", c->qctx.err_index);
+        resp.response_case = AMATERS__AQL__BATCH_RESPONSE__RESPONSE_ERROR;
+        resp.error = rpc_error(c, rc, prefix);
+        if (resp.error && c->qctx.err_index >= 0) {
+            resp.error->_details_case =
+                AMATERS__ERRORS__ERROR_RESPONSE___DETAILS_DETAILS;
+            resp.error->details = amaters_arena_printf(
+                c->arena, "{\"query_index\":%ld}", c->qctx.err_index);
+        }
+        if (resp.error == NULL)
+            resp.response_case = AMATERS__AQL__BATCH_RESPONSE__RESPONSE__NOT_SET;
+    }
+    resp.execution_time_ms = elapsed_ms(c);
+    rpc_metrics_query("batch", rpc_outcome(rc), c->started_ns);
+    send_response(c, &resp.base, rpc_outcome(rc));
+}
+
+static void do_health(struct rcall *c)
+{
+    ProtobufCMessage *m = NULL;
+    Amaters__Aql__HealthCheckResponse resp =
+        AMATERS__AQL__HEALTH_CHECK_RESPONSE__INIT;
+    int rc = rpc_decode(c, c->payload,
+                        &amaters__aql__health_check_request__descriptor, &m);
+    Amaters__Aql__HealthCheckRequest *req = (void *)m;
+    bool ready = amaters_health_ready() && !atomic_load(&c->w->rpc->stopping);
+    const char *svc = "";
+
+    if (rc == 0 && req->_service_case ==
+                       AMATERS__AQL__HEALTH_CHECK_REQUEST___SERVICE_SERVICE)
+        svc = req->service;
+    resp._message_case = AMATERS__AQL__HEALTH_CHECK_RESPONSE___MESSAGE_MESSAGE;
+    if (rc) {
+        resp.status = AMATERS__AQL__HEALTH_STATUS__HEALTH_UNKNOWN;
+        resp.message = c->qctx.err;
+    } else if (svc[0] && strcmp(svc, "amaters.aql.AqlService") != 0 &&
+               strcmp(svc, "AqlService") != 0) {
+        resp.status = AMATERS__AQL__HEALTH_STATUS__HEALTH_SERVICE_UNKNOWN;
+        resp.message = amaters_arena_printf(c->arena, "unknown service '%s'",
+                                            svc);
+    } else if (ready) {
+        resp.status = AMATERS__AQL__HEALTH_STATUS__HEALTH_SERVING;
+        resp.message = (char *)"serving";
+    } else {
+        resp.status = AMATERS__AQL__HEALTH_STATUS__HEALTH_NOT_SERVING;
+        resp.message = (char *)(atomic_load(&c->w->rpc->stopping) ||
+                                        amaters_health_phase() >=
+                                            AMATERS_PHASE_SHUTTING_DOWN
+                                    ? "shutting down"
+                                    : "starting");
+    }
+    send_response(c, &resp.base, rc ? rpc_outcome(rc) : "ok");
+}
+
+static const char *const capabilities[] = {
+    "get", "set", "delete", "range", "batch", "atomic_batch", "stream",
+    "interactive", "health", "server_info", "collections", "checksums",
+    "admin",
+};
+
+static void do_info(struct rcall *c)
+{
+    Amaters__Aql__ServerInfoResponse resp =
+        AMATERS__AQL__SERVER_INFO_RESPONSE__INIT;
+    Amaters__Types__Version v = AMATERS__TYPES__VERSION__INIT;
+    Amaters__Types__Version *supported[1] = {&v};
+    v.major = PROTOCOL_MAJOR;
+    v.minor = PROTOCOL_MINOR;
+    v.patch = PROTOCOL_PATCH;
+    resp.version = &v;
+    resp.supported_versions = supported;
+    resp.n_supported_versions = 1;
+    resp.capabilities = (char **)capabilities;
+    resp.n_capabilities = sizeof capabilities / sizeof capabilities[0];
+    resp.uptime_seconds =
+        (amaters_now_ns() - c->w->rpc->started_ns) / 1000000000ull;
+    send_response(c, &resp.base, "ok");
+}
+
+void rpc_unary_start(struct rcall *c)
+{
+    switch (c->method) {
+    case M_QUERY:
+        do_query(c);
+        break;
+    case M_BATCH:
+        do_batch(c);
+        break;
+    case M_HEALTH:
+        do_health(c);
+        break;
+    case M_INFO:
+        do_info(c);
+        break;
+    default:
+        rpc_send_status(c, GRPC_STATUS_INTERNAL, "unexpected method",
+                        &c->t_done);
+        break;
+    }
+}
+
+void rpc_unknown_start(struct rcall *c)
+{
+    char *m = grpc_slice_to_c_string(c->details.method);
+    char *msg = amaters_arena_printf(c->arena, "unknown method %s", m);
+    gpr_free(m);
+    rpc_metrics_request(M_UNKNOWN, "unimplemented", c->started_ns, 0, 0);
+    rpc_send_status(c, GRPC_STATUS_UNIMPLEMENTED, msg, &c->t_done);
+}

@@ -1,0 +1,449 @@
+/*
+ * lifecycle.c - the start command: refuse what this build cannot honour,
+ * take the PID file, bring up logging, HTTP health/metrics, storage, the
+ * executor and gRPC; serve until SIGTERM/SIGINT; then drain and shut down
+ * in order (NOT_SERVING, stop accepting, drain in-flight calls bounded by
+ * shutdown_timeout_secs, flush and close storage, remove the PID file).
+ * A second SIGTERM/SIGINT during shutdown exits at once. SIGHUP re-reads
+ * logging.level from the configuration file.
+ *
+ * Signals are blocked in every thread (the mask is set before any thread
+ * exists) and taken synchronously by the main thread with sigtimedwait,
+ * so no work happens in a signal handler.
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/errors.h"
+#include "core/timeutil.h"
+#include "obs/health.h"
+#include "obs/http.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "query/query.h"
+#include "rpc/rpc.h"
+#include "storage/engine.h"
+
+struct runtime {
+    const struct amaters_cli *cli;
+    struct amaters_config cfg;
+    char pid_path[4096];
+    int pid_fd;
+    struct amaters_http *http;
+    struct amaters_engine *engine;
+    struct amaters_exec *exec;
+    struct amaters_rpc *rpc;
+    sigset_t sigs;
+    char grpc_addr[300], http_addr[300];
+};
+
+static struct runtime *g_rt; /* for the second-signal thread only */
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "amaters-server: %s\n", msg);
+    amaters_log(AMATERS_LOG_ERROR, "server", "start-up failed: %s", msg);
+    return -1;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -1;
+        buf[i] = saved;
+    }
+    return 0;
+}
+
+static int check_data_dir(const char *dir)
+{
+    char probe[4200];
+    if (mkdir_p(dir) != 0)
+        return fail("data directory %s cannot be created: %s", dir,
+                    strerror(errno));
+    snprintf(probe, sizeof probe, "%s/.amaters-write-probe", dir);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        return fail("data directory %s is not writable: %s", dir,
+                    strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+/* Refuses settings this build cannot honour, rather than silently serving
+ * without them (fail closed). */
+static int check_supported(const struct amaters_config *cfg)
+{
+    if (cfg->network.tls_enabled)
+        return fail("network.tls_enabled = true, but TLS is not available "
+                    "in this build yet; refusing to serve plaintext. Set "
+                    "network.tls_enabled = false (and keep the server on "
+                    "loopback)");
+    if (cfg->auth.enabled)
+        return fail("auth.enabled = true, but authentication is not "
+                    "available in this build yet; refusing to serve without "
+                    "it. Set auth.enabled = false");
+    if (cfg->authz.enabled)
+        return fail("authz.enabled = true, but authorization is not "
+                    "available in this build yet. Set authz.enabled = false");
+    if (cfg->cluster.enabled)
+        return fail("cluster.enabled = true, but clustering is not available "
+                    "in this build yet. Set cluster.enabled = false");
+    if (amaters_engine_find(cfg->storage.engine) == NULL)
+        return fail("storage.engine = \"%s\" is not available in this build "
+                    "yet; use \"memory\"",
+                    cfg->storage.engine);
+    return 0;
+}
+
+static int take_pid_file(struct runtime *rt)
+{
+    long other = 0;
+    amaters_config_pid_path(&rt->cfg, rt->pid_path, sizeof rt->pid_path);
+    rt->pid_fd = open(rt->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (rt->pid_fd < 0)
+        return fail("PID file %s cannot be opened: %s", rt->pid_path,
+                    strerror(errno));
+    if (flock(rt->pid_fd, LOCK_EX | LOCK_NB) != 0) {
+        amaters_pidfile_read(rt->pid_path, &other, NULL, NULL, 0);
+        close(rt->pid_fd);
+        rt->pid_fd = -1;
+        return fail("another amaters-server (pid %ld) is running with PID "
+                    "file %s",
+                    other, rt->pid_path);
+    }
+    return 0;
+}
+
+static void write_pid_file(struct runtime *rt)
+{
+    char buf[800];
+    int n = snprintf(buf, sizeof buf, "%ld\ngrpc=%s\nhttp=%s\n",
+                     (long)getpid(), rt->grpc_addr, rt->http_addr);
+    if (ftruncate(rt->pid_fd, 0) != 0 ||
+        pwrite(rt->pid_fd, buf, (size_t)n, 0) != n)
+        amaters_log(AMATERS_LOG_WARN, "server", "cannot write PID file %s: %s",
+                    rt->pid_path, strerror(errno));
+    fsync(rt->pid_fd);
+}
+
+static void release_pid_file(struct runtime *rt)
+{
+    if (rt->pid_fd < 0)
+        return;
+    unlink(rt->pid_path);
+    close(rt->pid_fd);
+    rt->pid_fd = -1;
+}
+
+static int init_logging(const struct amaters_config *cfg)
+{
+    struct amaters_log_options o = {0};
+    char err[512];
+    if (amaters_log_parse_level(cfg->logging.level, &o.level) ||
+        amaters_log_parse_format(cfg->logging.format, &o.format))
+        return fail("logging: bad level or format");
+    o.file_path = cfg->logging.file_enabled ? cfg->logging.file_path : NULL;
+    o.rotate = cfg->logging.rotation.enabled;
+    o.max_size_bytes = (uint64_t)cfg->logging.rotation.max_size_mb << 20;
+    o.max_backups = (unsigned)cfg->logging.rotation.max_backups;
+    if (amaters_log_init(&o, err, sizeof err))
+        return fail("logging: %s", err);
+    return 0;
+}
+
+static void collect_cb(void *arg)
+{
+    struct runtime *rt = arg;
+    static struct amaters_metric *keys, *bytes, *up;
+    uint64_t k = 0, b = 0;
+    if (keys == NULL) {
+        keys = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
+                                      "amaters_keys_stored",
+                                      "Keys stored in all collections");
+        bytes = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
+                                       "amaters_bytes_stored",
+                                       "Key and value bytes stored");
+        up = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
+                                    "amaters_uptime_seconds",
+                                    "Seconds since the server started");
+    }
+    if (rt->exec && amaters_exec_stats(rt->exec, &k, &b) == 0) {
+        amaters_gauge_set(keys, (double)k);
+        amaters_gauge_set(bytes, (double)b);
+    }
+    static uint64_t t0;
+    if (t0 == 0)
+        t0 = amaters_now_ns();
+    amaters_gauge_set(up, (double)(amaters_now_ns() - t0) / 1e9);
+}
+
+static void register_build_info(void)
+{
+    static const char *const labels[] = {"version", "protocol"};
+    const char *values[] = {amaters_server_version(), "0.2.0"};
+    struct amaters_metric_family *f = amaters_metrics_family(
+        AMATERS_METRIC_GAUGE, "amaters_build_info",
+        "Build information (always 1)", labels, 2, NULL, 0);
+    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
+    if (m)
+        amaters_gauge_set(m, 1);
+}
+
+static int start_http(struct runtime *rt)
+{
+    char err[512];
+    if (!rt->cfg.metrics.enabled) {
+        snprintf(rt->http_addr, sizeof rt->http_addr, "disabled");
+        return 0;
+    }
+    if (amaters_http_start(rt->cfg.metrics.bind_address, &rt->http, err,
+                           sizeof err))
+        return fail("health/metrics HTTP: %s", err);
+    char host[256];
+    int port = 0;
+    amaters_http_parse_address(rt->cfg.metrics.bind_address, host,
+                               sizeof host, &port);
+    snprintf(rt->http_addr, sizeof rt->http_addr,
+             strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+             amaters_http_port(rt->http));
+    return 0;
+}
+
+static int start_storage(struct runtime *rt)
+{
+    char err[512] = "";
+    const struct amaters_engine_ops *ops =
+        amaters_engine_find(rt->cfg.storage.engine);
+    const char *sm = rt->cfg.storage.wal.sync_mode;
+    struct amaters_engine_options eo = {
+        .path = rt->cfg.server.data_dir,
+        .memtable_size_mb = (size_t)rt->cfg.storage.memtable_size_mb,
+        .block_cache_size_mb = (size_t)rt->cfg.storage.block_cache_size_mb,
+        .sync_mode = strcmp(sm, "always") == 0   ? AMATERS_SYNC_ALWAYS
+                     : strcmp(sm, "interval") == 0 ? AMATERS_SYNC_INTERVAL
+                                                   : AMATERS_SYNC_NONE,
+        .sync_interval_ms = (unsigned)rt->cfg.storage.wal.sync_interval_ms,
+    };
+    amaters_health_set_component("storage", AMATERS_COMPONENT_DOWN,
+                                 "opening");
+    if (ops->open(&eo, &rt->engine, err, sizeof err))
+        return fail("storage engine %s: %s", ops->name, err);
+    char backups[4200];
+    snprintf(backups, sizeof backups, "%s/backups", rt->cfg.server.data_dir);
+    struct amaters_exec_options xo = {
+        .max_key_bytes = (size_t)rt->cfg.limits.max_key_bytes,
+        .max_value_bytes = (size_t)rt->cfg.limits.max_value_bytes,
+        .max_result_bytes = (size_t)rt->cfg.limits.max_message_bytes * 15 / 16,
+        .max_batch_queries = (size_t)rt->cfg.limits.max_batch_queries,
+        .stream_batch_size = (size_t)rt->cfg.query.stream_batch_size,
+        .backup_dir = backups,
+        .engine_name = ops->name,
+        .node_address = rt->cfg.server.bind_address,
+        .node_id = (uint64_t)rt->cfg.cluster.node_id,
+    };
+    if (amaters_exec_create(rt->engine, &xo, &rt->exec))
+        return fail("query executor: out of memory");
+    amaters_health_set_component("storage", AMATERS_COMPONENT_UP, ops->name);
+    return 0;
+}
+
+static int start_rpc(struct runtime *rt)
+{
+    char err[512];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct amaters_rpc_options o = {
+        .bind_address = rt->cfg.server.bind_address,
+        .workers = rt->cfg.server.worker_threads
+                       ? (unsigned)rt->cfg.server.worker_threads
+                       : (unsigned)(cpus > 0 ? cpus : 2),
+        .max_message_bytes = (size_t)rt->cfg.limits.max_message_bytes,
+        .keepalive_interval_secs =
+            (unsigned)rt->cfg.network.keepalive_interval_secs,
+        .connection_timeout_secs =
+            (unsigned)rt->cfg.network.connection_timeout_secs,
+        .default_timeout_ms = (uint32_t)rt->cfg.query.default_timeout_ms,
+        .max_connections = (unsigned)rt->cfg.server.max_connections,
+    };
+    amaters_health_set_component("grpc", AMATERS_COMPONENT_DOWN, "starting");
+    if (amaters_rpc_start(&o, rt->exec, &rt->rpc, err, sizeof err))
+        return fail("%s", err);
+    const char *colon = strrchr(rt->cfg.server.bind_address, ':');
+    int hostlen = colon ? (int)(colon - rt->cfg.server.bind_address) : 0;
+    snprintf(rt->grpc_addr, sizeof rt->grpc_addr, "%.*s:%d", hostlen,
+             rt->cfg.server.bind_address, amaters_rpc_port(rt->rpc));
+    amaters_health_set_component("grpc", AMATERS_COMPONENT_UP,
+                                 rt->grpc_addr);
+    return 0;
+}
+
+static void *second_signal_main(void *arg)
+{
+    sigset_t *sigs = arg;
+    int sig = 0;
+    sigwait(sigs, &sig);
+    amaters_log(AMATERS_LOG_WARN, "server",
+                "second signal (%s) during shutdown: exiting now",
+                strsignal(sig));
+    if (g_rt && g_rt->pid_fd >= 0)
+        unlink(g_rt->pid_path);
+    _exit(AMATERS_EXIT_ERROR);
+}
+
+static void reload_log_level(struct runtime *rt)
+{
+    struct amaters_config fresh;
+    enum amaters_log_level lvl;
+    if (amaters_server_load_config(rt->cli, &fresh) == 0 &&
+        amaters_log_parse_level(fresh.logging.level, &lvl) == 0) {
+        amaters_log_set_level(lvl);
+        amaters_log(AMATERS_LOG_INFO, "server",
+                    "SIGHUP: logging.level is now %s", fresh.logging.level);
+    } else {
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "SIGHUP: configuration not reloaded (invalid)");
+    }
+    amaters_config_free(&fresh);
+}
+
+/* Serves until SIGTERM or SIGINT; returns the signal. */
+static int serve(struct runtime *rt)
+{
+    struct timespec tick = {1, 0};
+    for (;;) {
+        siginfo_t si;
+        amaters_health_heartbeat();
+        int sig = sigtimedwait(&rt->sigs, &si, &tick);
+        if (sig == SIGTERM || sig == SIGINT)
+            return sig;
+        if (sig == SIGHUP)
+            reload_log_level(rt);
+    }
+}
+
+static void shutdown_all(struct runtime *rt, int sig)
+{
+    uint64_t t0 = amaters_now_ns();
+    pthread_t th;
+    sigset_t second;
+
+    amaters_health_set_phase(AMATERS_PHASE_SHUTTING_DOWN);
+    amaters_log(AMATERS_LOG_INFO, "server",
+                "%s: shutting down (draining in-flight calls for up to %lld "
+                "s)",
+                strsignal(sig), (long long)rt->cfg.server.shutdown_timeout_secs);
+    sigemptyset(&second);
+    sigaddset(&second, SIGTERM);
+    sigaddset(&second, SIGINT);
+    if (pthread_create(&th, NULL, second_signal_main, &second) == 0)
+        pthread_detach(th);
+    if (rt->rpc) {
+        long cancelled = amaters_rpc_stop(
+            rt->rpc, (uint64_t)rt->cfg.server.shutdown_timeout_secs * 1000);
+        rt->rpc = NULL;
+        if (cancelled)
+            amaters_log(AMATERS_LOG_WARN, "server",
+                        "%ld call(s) cancelled at the shutdown deadline",
+                        cancelled);
+    }
+    amaters_health_set_component("grpc", AMATERS_COMPONENT_DOWN, "stopped");
+    if (rt->engine && rt->engine->ops->flush(rt->engine))
+        amaters_log(AMATERS_LOG_ERROR, "server", "storage flush failed");
+    amaters_log(AMATERS_LOG_INFO, "server", "shutdown complete in %llu ms",
+                (unsigned long long)((amaters_now_ns() - t0) / 1000000));
+}
+
+static void teardown(struct runtime *rt)
+{
+    if (rt->rpc)
+        amaters_rpc_stop(rt->rpc, 0);
+    amaters_exec_destroy(rt->exec);
+    amaters_engine_close(rt->engine);
+    amaters_health_set_phase(AMATERS_PHASE_STOPPED);
+    amaters_http_stop(rt->http);
+    amaters_metrics_remove_collector(collect_cb, rt);
+    release_pid_file(rt);
+    amaters_config_free(&rt->cfg);
+    amaters_log_shutdown();
+}
+
+static int start_everything(struct runtime *rt)
+{
+    if (check_supported(&rt->cfg) || init_logging(&rt->cfg) ||
+        check_data_dir(rt->cfg.server.data_dir) || take_pid_file(rt))
+        return -1;
+    amaters_health_set_version(amaters_server_version());
+    amaters_health_set_phase(AMATERS_PHASE_STARTING);
+    register_build_info();
+    amaters_metrics_add_collector(collect_cb, rt);
+    if (start_http(rt) || start_storage(rt) || start_rpc(rt))
+        return -1;
+    write_pid_file(rt);
+    amaters_health_set_phase(AMATERS_PHASE_SERVING);
+    amaters_log(AMATERS_LOG_INFO, "server",
+                "amaters-server %s serving gRPC on %s, health/metrics on %s, "
+                "engine %s, data in %s",
+                amaters_server_version(), rt->grpc_addr, rt->http_addr,
+                rt->cfg.storage.engine, rt->cfg.server.data_dir);
+    return 0;
+}
+
+int amaters_cmd_start(const struct amaters_cli *cli)
+{
+    struct runtime rt = {.cli = cli, .pid_fd = -1};
+    int rc;
+
+    if (amaters_server_load_config(cli, &rt.cfg)) {
+        amaters_config_free(&rt.cfg);
+        return AMATERS_EXIT_ERROR;
+    }
+    if (cli->generate_config) {
+        amaters_config_dump_toml(&rt.cfg, stdout);
+        amaters_config_free(&rt.cfg);
+        return AMATERS_EXIT_OK;
+    }
+    /* Block the signals before any thread exists. */
+    sigemptyset(&rt.sigs);
+    sigaddset(&rt.sigs, SIGTERM);
+    sigaddset(&rt.sigs, SIGINT);
+    sigaddset(&rt.sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &rt.sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    g_rt = &rt;
+    amaters_rpc_global_init();
+    rc = start_everything(&rt);
+    if (rc == 0)
+        shutdown_all(&rt, serve(&rt));
+    teardown(&rt);
+    amaters_rpc_global_shutdown();
+    g_rt = NULL;
+    return rc ? AMATERS_EXIT_ERROR : AMATERS_EXIT_OK;
+}

@@ -1,0 +1,343 @@
+/*
+ * main.c - amaters-server's command line: parses global and command
+ * options (accepted before or after the command, as the original's CLI
+ * did), assembles the configuration, and dispatches to a command.
+ */
+#include "server/server.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/grpc.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "core/alloc.h"
+
+#ifndef AMATERS_VERSION
+#define AMATERS_VERSION "0.0.0"
+#endif
+#ifndef AMATERS_GIT_COMMIT
+#define AMATERS_GIT_COMMIT "unknown"
+#endif
+
+static const char usage_text[] =
+    "Usage: amaters-server [OPTIONS] <COMMAND> [COMMAND OPTIONS]\n"
+    "\n"
+    "A database server that stores encrypted values (AmateRS AQL over "
+    "gRPC).\n"
+    "\n"
+    "Commands:\n"
+    "  start             run the server in the foreground until SIGTERM or "
+    "SIGINT\n"
+    "  stop              ask the running server to shut down and wait\n"
+    "  status            show whether a server is running and its health\n"
+    "  version           print the version\n"
+    "  validate-config   check the configuration and exit\n"
+    "\n"
+    "Options (for every command):\n"
+    "  -c, --config FILE      TOML configuration file (default: none; "
+    "built-in\n"
+    "                         defaults give a working single-node server)\n"
+    "  -b, --bind ADDR        gRPC listen address host:port "
+    "(server.bind_address)\n"
+    "  -d, --data-dir DIR     data directory (server.data_dir)\n"
+    "      --log-level LEVEL  trace, debug, info, warn or error "
+    "(logging.level)\n"
+    "  -h, --help             show help (also: amaters-server COMMAND "
+    "--help)\n"
+    "\n"
+    "Configuration precedence: built-in defaults < config file < "
+    "environment\n"
+    "(AMATERS_<SECTION>__<KEY>, e.g. AMATERS_SERVER__BIND_ADDRESS) < "
+    "options.\n"
+    "Exit codes: 0 ok, 1 error, 2 usage error.\n";
+
+static const struct {
+    const char *name;
+    const char *help;
+} command_help[] = {
+    {"start",
+     "Usage: amaters-server [OPTIONS] start [--foreground] "
+     "[--generate-config]\n\n"
+     "Runs the server in the foreground: gRPC on server.bind_address, "
+     "health and\nmetrics HTTP on metrics.bind_address. SIGTERM or SIGINT "
+     "shut it down\ngracefully (a second signal exits at once); SIGHUP "
+     "re-reads logging.level.\n\n"
+     "  --foreground        accepted for compatibility (start always runs in "
+     "the\n                      foreground; use a service manager to "
+     "daemonize)\n"
+     "  --generate-config   print the effective configuration as TOML and "
+     "exit\n"},
+    {"stop",
+     "Usage: amaters-server [OPTIONS] stop [--force] [--timeout S]\n\n"
+     "Signals the server named by the PID file (server.pid_file) and waits "
+     "for it\nto exit.\n\n"
+     "  --force        SIGKILL instead of a graceful SIGTERM\n"
+     "  --timeout S    seconds to wait for the process to exit (default: "
+     "server.shutdown_timeout_secs + 5)\n"},
+    {"status",
+     "Usage: amaters-server [OPTIONS] status [--format human|json]\n\n"
+     "Asks the running server over gRPC (HealthCheck, GetServerInfo); falls "
+     "back to\nthe PID file when it does not answer. Exit 0 when running, 1 "
+     "otherwise.\n"},
+    {"version",
+     "Usage: amaters-server version [--verbose]\n\nPrints the version; "
+     "--verbose adds protocol, build and library versions.\n"},
+    {"validate-config",
+     "Usage: amaters-server [OPTIONS] validate-config [--show]\n\n"
+     "Loads the configuration (file, environment, options), checks every "
+     "key, and\nexits 0 when valid. --show prints the effective "
+     "configuration (secrets\nredacted).\n"},
+};
+
+const char *amaters_server_version(void)
+{
+    return AMATERS_VERSION;
+}
+
+static int print_command_help(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof command_help / sizeof command_help[0];
+         i++) {
+        if (strcmp(command_help[i].name, cmd) == 0) {
+            fputs(command_help[i].help, stdout);
+            return AMATERS_EXIT_OK;
+        }
+    }
+    fputs(usage_text, stdout);
+    return AMATERS_EXIT_OK;
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "amaters-server: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'amaters-server --help'.\n");
+    return AMATERS_EXIT_USAGE;
+}
+
+static int cmd_version(const struct amaters_cli *cli)
+{
+    printf("amaters-server %s\n", AMATERS_VERSION);
+    if (cli->verbose) {
+        printf("protocol:     AmateRS AQL 0.2.0 (amaters.aql.AqlService)\n");
+        printf("commit:       %s\n", AMATERS_GIT_COMMIT);
+        printf("built:        %s %s, C%ld, %s\n", __DATE__, __TIME__,
+               __STDC_VERSION__, __VERSION__);
+        printf("gRPC core:    %s\n", grpc_version_string());
+        printf("protobuf-c:   %s\n", protobuf_c_version());
+        printf("engines:      memory\n");
+    }
+    return AMATERS_EXIT_OK;
+}
+
+static int cmd_validate(const struct amaters_cli *cli)
+{
+    struct amaters_config cfg;
+    int rc = amaters_server_load_config(cli, &cfg);
+    if (rc == 0) {
+        if (cli->show) {
+            amaters_config_dump_toml(&cfg, stdout);
+        } else {
+            printf("configuration OK (%s)\n",
+                   cli->config_path ? cli->config_path : "built-in defaults");
+        }
+    }
+    amaters_config_free(&cfg);
+    return rc ? AMATERS_EXIT_ERROR : AMATERS_EXIT_OK;
+}
+
+enum opt_id {
+    OPT_LOG_LEVEL = 256,
+    OPT_FOREGROUND,
+    OPT_GENERATE,
+    OPT_FORCE,
+    OPT_TIMEOUT,
+    OPT_FORMAT,
+    OPT_VERBOSE,
+    OPT_SHOW,
+};
+
+static const struct option long_opts[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"bind", required_argument, NULL, 'b'},
+    {"data-dir", required_argument, NULL, 'd'},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, 'h'},
+    {"foreground", no_argument, NULL, OPT_FOREGROUND},
+    {"generate-config", no_argument, NULL, OPT_GENERATE},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
+    {"show", no_argument, NULL, OPT_SHOW},
+    {NULL, 0, NULL, 0},
+};
+
+/* Which command may take which command option. */
+static int option_allowed(int id, const char *cmd)
+{
+    switch (id) {
+    case OPT_FOREGROUND:
+    case OPT_GENERATE:
+        return strcmp(cmd, "start") == 0;
+    case OPT_FORCE:
+    case OPT_TIMEOUT:
+        return strcmp(cmd, "stop") == 0;
+    case OPT_FORMAT:
+        return strcmp(cmd, "status") == 0;
+    case OPT_VERBOSE:
+        return strcmp(cmd, "version") == 0;
+    case OPT_SHOW:
+        return strcmp(cmd, "validate-config") == 0;
+    default:
+        return 1;
+    }
+}
+
+static int set_option(struct amaters_cli *cli, int id, const char *arg)
+{
+    char *end;
+    switch (id) {
+    case 'c':
+        cli->config_path = arg;
+        break;
+    case 'b':
+        cli->bind = arg;
+        break;
+    case 'd':
+        cli->data_dir = arg;
+        break;
+    case OPT_LOG_LEVEL:
+        cli->log_level = arg;
+        break;
+    case OPT_FOREGROUND:
+        cli->foreground = true;
+        break;
+    case OPT_GENERATE:
+        cli->generate_config = true;
+        break;
+    case OPT_FORCE:
+        cli->force = true;
+        break;
+    case OPT_TIMEOUT:
+        cli->timeout_secs = strtod(arg, &end);
+        if (*arg == '\0' || *end || cli->timeout_secs < 0 ||
+            cli->timeout_secs > 86400)
+            return usage_error("--timeout takes seconds (0..86400), not '%s'",
+                               arg);
+        break;
+    case OPT_FORMAT:
+        if (strcmp(arg, "human") && strcmp(arg, "json"))
+            return usage_error("--format takes human or json, not '%s'", arg);
+        cli->format = arg;
+        break;
+    case OPT_VERBOSE:
+        cli->verbose = true;
+        break;
+    case OPT_SHOW:
+        cli->show = true;
+        break;
+    default:
+        return AMATERS_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static const char *const commands[] = {"start", "stop", "status", "version",
+                                       "validate-config"};
+
+static int known_command(const char *s)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(commands[i], s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+struct parsed_opt {
+    int id;
+    const char *arg;
+    const char *text;
+};
+
+static int parse(int argc, char **argv, struct amaters_cli *cli, bool *help)
+{
+    struct parsed_opt *opts = amaters_calloc((size_t)argc + 1, sizeof *opts);
+    size_t nopts = 0;
+    int c, rc = 0;
+
+    if (opts == NULL)
+        return AMATERS_EXIT_ERROR;
+    opterr = 0;
+    /* '+' would stop at the command; '-' returns it as argument 1. */
+    while ((c = getopt_long(argc, argv, "-c:b:d:h", long_opts, NULL)) != -1) {
+        if (c == 1) {
+            if (cli->command) {
+                rc = usage_error("unexpected argument '%s'", optarg);
+                goto out;
+            }
+            if (!known_command(optarg)) {
+                rc = usage_error("unknown command '%s' (expected start, stop, "
+                                 "status, version or validate-config)",
+                                 optarg);
+                goto out;
+            }
+            cli->command = optarg;
+        } else if (c == 'h') {
+            *help = true;
+        } else if (c == '?' || c == ':') {
+            rc = usage_error("invalid or incomplete option '%s'",
+                             argv[optind - 1]);
+            goto out;
+        } else {
+            opts[nopts++] = (struct parsed_opt){c, optarg, argv[optind - 1]};
+        }
+    }
+    for (size_t i = 0; i < nopts && rc == 0; i++) {
+        if (cli->command && !option_allowed(opts[i].id, cli->command))
+            rc = usage_error("option '%s' does not apply to this command",
+                             opts[i].text);
+        else if (!cli->command && !option_allowed(opts[i].id, ""))
+            rc = usage_error("option '%s' needs a command", opts[i].text);
+        else
+            rc = set_option(cli, opts[i].id, opts[i].arg);
+    }
+out:
+    amaters_free(opts);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct amaters_cli cli = {.timeout_secs = -1, .format = "human"};
+    bool help = false;
+    int rc = parse(argc, argv, &cli, &help);
+
+    if (rc)
+        return rc;
+    if (help)
+        return cli.command ? print_command_help(cli.command)
+                           : print_command_help("");
+    if (cli.command == NULL) {
+        fputs(usage_text, stderr);
+        return AMATERS_EXIT_USAGE;
+    }
+    if (strcmp(cli.command, "version") == 0)
+        return cmd_version(&cli);
+    if (strcmp(cli.command, "validate-config") == 0)
+        return cmd_validate(&cli);
+    if (strcmp(cli.command, "start") == 0)
+        return amaters_cmd_start(&cli);
+    if (strcmp(cli.command, "stop") == 0)
+        return amaters_cmd_stop(&cli);
+    return amaters_cmd_status(&cli);
+}

@@ -1,0 +1,66 @@
+/*
+ * setup.c - assembles the effective configuration for every command, and
+ * the PID file reader shared by stop and status.
+ */
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern char **environ;
+
+int amaters_server_load_config(const struct amaters_cli *cli,
+                               struct amaters_config *cfg)
+{
+    char err[1024] = "";
+    int rc = 0;
+    const struct {
+        const char *key, *value, *flag;
+    } flags[] = {
+        {"server.bind_address", cli->bind, "--bind"},
+        {"server.data_dir", cli->data_dir, "--data-dir"},
+        {"logging.level", cli->log_level, "--log-level"},
+    };
+
+    amaters_config_init_defaults(cfg);
+    if (cli->config_path)
+        rc = amaters_config_load_file(cfg, cli->config_path, err, sizeof err);
+    if (rc == 0)
+        rc = amaters_config_apply_env(cfg, environ, err, sizeof err);
+    for (size_t i = 0; rc == 0 && i < sizeof flags / sizeof flags[0]; i++) {
+        if (flags[i].value)
+            rc = amaters_config_set(cfg, flags[i].key, flags[i].value,
+                                    flags[i].flag, err, sizeof err);
+    }
+    if (rc == 0)
+        rc = amaters_config_validate(cfg, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "amaters-server: configuration error: %s\n", err);
+    return rc;
+}
+
+int amaters_pidfile_read(const char *path, long *pid, char *grpc, char *http,
+                         size_t len)
+{
+    char line[512];
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    *pid = 0;
+    if (grpc)
+        grpc[0] = '\0';
+    if (http)
+        http[0] = '\0';
+    if (fgets(line, sizeof line, f))
+        *pid = strtol(line, NULL, 10);
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (grpc && strncmp(line, "grpc=", 5) == 0)
+            snprintf(grpc, len, "%s", line + 5);
+        else if (http && strncmp(line, "http=", 5) == 0)
+            snprintf(http, len, "%s", line + 5);
+    }
+    fclose(f);
+    return *pid > 0 ? 0 : -1;
+}

@@ -1,0 +1,177 @@
+/*
+ * engine.h - the storage engine interface.
+ *
+ * A storage engine is an ordered map from byte-string keys to byte-string
+ * values with atomic multi-key writes and forward range iteration. Engines
+ * know nothing of collections, CipherBlobs or the wire: the query layer
+ * encodes collection + user key into one engine key (storage/keys.h) and
+ * the value into a record (storage/record.h) before calling an engine.
+ *
+ * Engines are `const struct amaters_engine_ops` tables (versioned, like
+ * raft_io); every engine instance begins with a pointer to its ops so the
+ * inline wrappers below can dispatch. Engines: "memory" (engine_memory.c)
+ * and later "lsm" (RocksDB). All must pass tests/unit/test_engine_conformance.c.
+ *
+ * Threads: every function may be called from any thread concurrently,
+ * except close(), which the caller must call once, after every other call
+ * and every iterator on the engine has finished.
+ */
+#ifndef AMATERS_STORAGE_ENGINE_H
+#define AMATERS_STORAGE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AMATERS_ENGINE_OPS_VERSION 1
+
+struct amaters_engine;
+struct amaters_engine_iter;
+
+/* Options for open(). Strings are borrowed for the duration of open(). */
+struct amaters_engine_options {
+    const char *path;          /* data directory (ignored by "memory") */
+    size_t memtable_size_mb;   /* write buffer size hint */
+    size_t block_cache_size_mb;
+    int sync_mode;             /* enum amaters_sync_mode */
+    unsigned sync_interval_ms; /* for AMATERS_SYNC_INTERVAL */
+};
+
+enum amaters_sync_mode {
+    AMATERS_SYNC_ALWAYS = 0,
+    AMATERS_SYNC_INTERVAL = 1,
+    AMATERS_SYNC_NONE = 2,
+};
+
+enum amaters_write_kind {
+    AMATERS_WRITE_PUT = 1,
+    AMATERS_WRITE_DELETE = 2,
+};
+
+/* One write of a batch. Buffers are borrowed for the duration of write(). */
+struct amaters_write_op {
+    enum amaters_write_kind kind;
+    const uint8_t *key;
+    size_t key_len;
+    const uint8_t *value; /* PUT only; may be NULL when value_len == 0 */
+    size_t value_len;
+};
+
+struct amaters_engine_stats {
+    uint64_t key_count;   /* live keys */
+    uint64_t data_bytes;  /* sum of key and value bytes of live keys */
+};
+
+struct amaters_engine_ops {
+    int version; /* AMATERS_ENGINE_OPS_VERSION */
+    const char *name;
+
+    /* Opens an engine. On failure returns a negative code and writes a
+     * message naming what failed into err (errlen bytes). On success *out
+     * is owned by the caller and released with close(). */
+    int (*open)(const struct amaters_engine_options *opts,
+                struct amaters_engine **out, char *err, size_t errlen);
+
+    /* Flushes and releases everything. */
+    void (*close)(struct amaters_engine *e);
+
+    /* Looks key up. Returns 0 and sets *value (owned by the caller, free
+     * with amaters_free; never NULL on success, even for an empty value)
+     * and *value_len; AMATERS_ENOTFOUND if absent; other negative codes on
+     * failure. */
+    int (*get)(struct amaters_engine *e, const uint8_t *key, size_t key_len,
+               uint8_t **value, size_t *value_len);
+
+    /* Applies n writes atomically: after a crash or failure either all or
+     * none are visible, and a concurrent reader never sees a part. Later
+     * ops on the same key win. Returns 0 or a negative code (nothing
+     * applied). */
+    int (*write)(struct amaters_engine *e, const struct amaters_write_op *ops,
+                 size_t n);
+
+    /* Opens a forward iterator over keys in [start, end) in unsigned byte
+     * order; end == NULL means unbounded. Start and end are copied. The
+     * iterator is safe against concurrent writes: it never crashes and
+     * returns keys in strictly ascending order, each at most once (engines
+     * document whether it reads a consistent snapshot). *out is owned by
+     * the caller and released with iter_close(). */
+    int (*iter_open)(struct amaters_engine *e, const uint8_t *start,
+                     size_t start_len, const uint8_t *end, size_t end_len,
+                     struct amaters_engine_iter **out);
+
+    /* Advances the iterator. Returns 1 and sets key/value to buffers owned
+     * by the iterator, valid until the next call on it; 0 at the end;
+     * a negative code on failure. */
+    int (*iter_next)(struct amaters_engine_iter *it, const uint8_t **key,
+                     size_t *key_len, const uint8_t **value,
+                     size_t *value_len);
+
+    void (*iter_close)(struct amaters_engine_iter *it);
+
+    /* Makes every acknowledged write durable (no-op for "memory"). */
+    int (*flush)(struct amaters_engine *e);
+
+    /* Fills *out with current figures. */
+    int (*stats)(struct amaters_engine *e, struct amaters_engine_stats *out);
+};
+
+/* Every engine struct and every iterator struct starts with this header
+ * (engines embed it as their first member). */
+struct amaters_engine {
+    const struct amaters_engine_ops *ops;
+};
+struct amaters_engine_iter {
+    const struct amaters_engine_ops *ops;
+};
+
+/* Returns the engine named name ("memory", "lsm"), or NULL if this build
+ * has no such engine. */
+const struct amaters_engine_ops *amaters_engine_find(const char *name);
+
+/* The built-in engines. */
+extern const struct amaters_engine_ops amaters_engine_memory_ops;
+
+static inline int amaters_engine_get(struct amaters_engine *e,
+                                     const uint8_t *key, size_t key_len,
+                                     uint8_t **value, size_t *value_len)
+{
+    return e->ops->get(e, key, key_len, value, value_len);
+}
+
+static inline int amaters_engine_write(struct amaters_engine *e,
+                                       const struct amaters_write_op *ops,
+                                       size_t n)
+{
+    return e->ops->write(e, ops, n);
+}
+
+static inline int amaters_engine_iter_open(struct amaters_engine *e,
+                                           const uint8_t *start,
+                                           size_t start_len,
+                                           const uint8_t *end, size_t end_len,
+                                           struct amaters_engine_iter **out)
+{
+    return e->ops->iter_open(e, start, start_len, end, end_len, out);
+}
+
+static inline int amaters_engine_iter_next(struct amaters_engine_iter *it,
+                                           const uint8_t **key,
+                                           size_t *key_len,
+                                           const uint8_t **value,
+                                           size_t *value_len)
+{
+    return it->ops->iter_next(it, key, key_len, value, value_len);
+}
+
+static inline void amaters_engine_iter_close(struct amaters_engine_iter *it)
+{
+    if (it)
+        it->ops->iter_close(it);
+}
+
+static inline void amaters_engine_close(struct amaters_engine *e)
+{
+    if (e)
+        e->ops->close(e);
+}
+
+#endif

@@ -1,0 +1,453 @@
+"""Fixtures for the integration tests: build-generated protobuf modules, a
+real amaters-server process on ephemeral loopback ports, and a small client.
+
+Readiness is awaited by polling /readyz (the server's own readiness probe),
+never by sleeping a fixed time.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import zlib
+
+import pytest
+
+GEN = os.environ.get("AMATERS_PY_GEN")
+if GEN:
+    sys.path.insert(0, GEN)
+
+import grpc  # noqa: E402
+
+import aql_pb2  # noqa: E402
+import errors_pb2  # noqa: E402
+import query_pb2  # noqa: E402
+import types_pb2  # noqa: E402
+
+SERVER_BIN = os.environ.get("AMATERS_SERVER_BIN", "amaters-server")
+SERVICE = "/amaters.aql.AqlService/"
+START_TIMEOUT = 20.0
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, path, method="GET", timeout=5.0):
+    """Returns (status, body bytes, headers) of an HTTP request."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), dict(e.headers)
+
+
+class Server:
+    """One amaters-server process with its own data dir and ports."""
+
+    def __init__(self, tmpdir, config_text=None, extra_args=(), env=None):
+        self.dir = tmpdir
+        self.data_dir = os.path.join(tmpdir, "data")
+        self.grpc_port = free_port()
+        self.http_port = free_port()
+        self.addr = f"127.0.0.1:{self.grpc_port}"
+        self.log_path = os.path.join(tmpdir, "server.log")
+        self.config_path = None
+        if config_text is not None:
+            self.config_path = os.path.join(tmpdir, "server.toml")
+            with open(self.config_path, "w") as f:
+                f.write(config_text)
+        self.extra_args = list(extra_args)
+        self.env = dict(os.environ)
+        self.env["AMATERS_METRICS__BIND_ADDRESS"] = \
+            f"127.0.0.1:{self.http_port}"
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.channel = None
+
+    def args(self, command, *more):
+        a = [SERVER_BIN]
+        if self.config_path:
+            a += ["--config", self.config_path]
+        a += ["--bind", self.addr, "--data-dir", self.data_dir]
+        return a + [command] + list(more)
+
+    def start(self, wait=True):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.args("start") + self.extra_args, stdout=self.logf,
+            stderr=subprocess.STDOUT, env=self.env)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}:\n"
+                    + self.log())
+            try:
+                st, _, _ = http_get(self.http_port, "/readyz", timeout=1.0)
+                if st == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)  # poll interval of the readiness probe
+        raise RuntimeError("server did not become ready:\n" + self.log())
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def get_channel(self):
+        if self.channel is None:
+            self.channel = grpc.insecure_channel(
+                self.addr,
+                options=[("grpc.max_receive_message_length", 256 << 20),
+                         ("grpc.max_send_message_length", 256 << 20)])
+        return self.channel
+
+    def client(self):
+        return Client(self.get_channel())
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=30):
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.logf.close()
+        return self.proc.returncode if self.proc else None
+
+
+def blob(data, checksum=None, created_at=None, version=None,
+         compression=0, with_metadata=True):
+    """A CipherBlob with correct metadata (CRC-32 of data) unless told."""
+    b = types_pb2.CipherBlob(data=data)
+    if with_metadata:
+        b.metadata.size = len(data)
+        b.metadata.compression = compression
+        b.metadata.checksum = (zlib.crc32(data) & 0xFFFFFFFF
+                               if checksum is None else checksum)
+        b.metadata.created_at = (int(time.time()) if created_at is None
+                                 else created_at)
+        if version is not None:
+            b.metadata.version = version
+    return b
+
+
+def q_get(coll, key):
+    return query_pb2.Query(get=query_pb2.GetQuery(
+        collection=coll, key=types_pb2.Key(data=key)))
+
+
+def q_set(coll, key, value):
+    return query_pb2.Query(set=query_pb2.SetQuery(
+        collection=coll, key=types_pb2.Key(data=key), value=value))
+
+
+def q_delete(coll, key):
+    return query_pb2.Query(delete=query_pb2.DeleteQuery(
+        collection=coll, key=types_pb2.Key(data=key)))
+
+
+def q_range(coll, start, end=None, limit=None):
+    r = query_pb2.RangeQuery(collection=coll,
+                             start=types_pb2.Key(data=start))
+    if end is not None:
+        r.end.data = end
+    if limit is not None:
+        r.limit = limit
+    return query_pb2.Query(range=r)
+
+
+VERSION = types_pb2.Version(major=0, minor=2, patch=0)
+
+
+class Client:
+    """Thin typed client over the generic gRPC channel API."""
+
+    def __init__(self, channel):
+        self.ch = channel
+        self._query = channel.unary_unary(
+            SERVICE + "ExecuteQuery",
+            request_serializer=aql_pb2.QueryRequest.SerializeToString,
+            response_deserializer=aql_pb2.QueryResponse.FromString)
+        self._batch = channel.unary_unary(
+            SERVICE + "ExecuteBatch",
+            request_serializer=aql_pb2.BatchRequest.SerializeToString,
+            response_deserializer=aql_pb2.BatchResponse.FromString)
+        self._stream = channel.unary_stream(
+            SERVICE + "ExecuteStream",
+            request_serializer=aql_pb2.QueryRequest.SerializeToString,
+            response_deserializer=aql_pb2.StreamResponse.FromString)
+        self._interactive = channel.stream_stream(
+            SERVICE + "ExecuteInteractive",
+            request_serializer=aql_pb2.QueryRequest.SerializeToString,
+            response_deserializer=aql_pb2.QueryResponse.FromString)
+        self._health = channel.unary_unary(
+            SERVICE + "HealthCheck",
+            request_serializer=aql_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=aql_pb2.HealthCheckResponse.FromString)
+        self._info = channel.unary_unary(
+            SERVICE + "GetServerInfo",
+            request_serializer=aql_pb2.ServerInfoRequest.SerializeToString,
+            response_deserializer=aql_pb2.ServerInfoResponse.FromString)
+
+    def request(self, query, request_id=None, timeout_ms=30000):
+        return aql_pb2.QueryRequest(
+            query=query, request_id=request_id or str(uuid.uuid4()),
+            timeout_ms=timeout_ms, version=VERSION)
+
+    def query(self, query, timeout=30, **kw):
+        return self._query(self.request(query, **kw), timeout=timeout)
+
+    def raw(self, method, payload, timeout=10):
+        """Sends raw bytes to a method; returns the raw response bytes."""
+        call = self.ch.unary_unary(SERVICE + method,
+                                   request_serializer=None,
+                                   response_deserializer=None)
+        return call(payload, timeout=timeout)
+
+    def batch(self, queries, isolation=0, request_id=None, timeout=60):
+        req = aql_pb2.BatchRequest(
+            queries=queries, request_id=request_id or str(uuid.uuid4()),
+            timeout_ms=60000, isolation_level=isolation, version=VERSION)
+        return self._batch(req, timeout=timeout)
+
+    def stream(self, query, timeout=60, **kw):
+        return list(self._stream(self.request(query, **kw), timeout=timeout))
+
+    def interactive(self, queries, timeout=60):
+        reqs = (self.request(q) for q in queries)
+        return list(self._interactive(reqs, timeout=timeout))
+
+    def health(self, service=None):
+        req = aql_pb2.HealthCheckRequest()
+        if service is not None:
+            req.service = service
+        return self._health(req, timeout=10)
+
+    def info(self):
+        return self._info(aql_pb2.ServerInfoRequest(), timeout=10)
+
+    # conveniences
+    def set(self, coll, key, data, **kw):
+        return self.query(q_set(coll, key, blob(data, **kw)))
+
+    def get(self, coll, key):
+        return self.query(q_get(coll, key))
+
+    def delete(self, coll, key):
+        return self.query(q_delete(coll, key))
+
+
+@pytest.fixture
+def tmpdir_path():
+    d = tempfile.mkdtemp(prefix="amaters-it-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def make_server(tmpdir_path):
+    """Factory: make_server(config_text=None, extra_args=(), env=None)."""
+    servers = []
+
+    def make(config_text=None, extra_args=(), env=None, start=True):
+        sub = tempfile.mkdtemp(dir=tmpdir_path)
+        s = Server(sub, config_text, extra_args, env)
+        servers.append(s)
+        if start:
+            s.start()
+        return s
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def server(make_server):
+    return make_server()
+
+
+@pytest.fixture
+def client(server):
+    return server.client()
+
+
+# ---------------------------------------------------------------------------
+# Shared helpers for the test modules (added after the original fixtures).
+# ---------------------------------------------------------------------------
+import json  # noqa: E402
+import threading  # noqa: E402
+
+E = errors_pb2
+CLIENT_ERROR = errors_pb2.CATEGORY_CLIENT_ERROR
+
+
+def unique(prefix="c"):
+    """A collection or key prefix no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def crc(data):
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+@pytest.fixture(scope="module")
+def module_server():
+    """One server shared by a whole test module (tests use their own
+    collections so they do not see each other's keys)."""
+    d = tempfile.mkdtemp(prefix="amaters-it-mod-")
+    s = Server(d)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def mclient(module_server):
+    return module_server.client()
+
+
+def assert_error(resp, code, category=CLIENT_ERROR, request_id=None):
+    """resp (QueryResponse or BatchResponse) carries error `code`."""
+    assert resp.WhichOneof("response") == "error", \
+        f"expected error {E.ErrorCode.Name(code)}, got {resp}"
+    err = resp.error
+    assert err.code == code, \
+        (f"expected {E.ErrorCode.Name(code)}, got "
+         f"{E.ErrorCode.Name(err.code)}: {err.message}")
+    if category is not None:
+        assert err.category == category, \
+            (f"{E.ErrorCode.Name(code)}: expected category "
+             f"{E.ErrorCategory.Name(category)}, got "
+             f"{E.ErrorCategory.Name(err.category)}")
+    assert err.message, "an error must carry a message"
+    if request_id is not None:
+        assert resp.request_id == request_id
+    return err
+
+
+def result_of(resp):
+    """The QueryResult of a successful QueryResponse."""
+    assert resp.WhichOneof("response") == "result", \
+        f"expected a result, got {resp}"
+    return resp.result
+
+
+def single_value(resp):
+    """The CipherBlob of a GET answer, or None when the key is absent."""
+    r = result_of(resp)
+    assert r.WhichOneof("result") == "single", f"expected single: {r}"
+    return r.single.value if r.single.HasField("value") else None
+
+
+def affected(resp):
+    r = result_of(resp)
+    assert r.WhichOneof("result") == "success", f"expected success: {r}"
+    return r.success.affected_rows
+
+
+def multi_values(resp):
+    r = result_of(resp)
+    assert r.WhichOneof("result") == "multi", f"expected multi: {r}"
+    return list(r.multi.values)
+
+
+def rpc_code(fn, *a, **kw):
+    """Runs fn; returns grpc.StatusCode.OK with the result, or the
+    failure's status code with None."""
+    try:
+        return grpc.StatusCode.OK, fn(*a, **kw)
+    except grpc.RpcError as e:
+        return e.code(), None
+
+
+def admin(client, command, coll="admin"):
+    """Runs an admin command; returns (QueryResponse, parsed JSON or
+    None when the answer carries no value)."""
+    resp = client.query(q_get(coll, b"__admin__:" + command.encode()))
+    if resp.WhichOneof("response") != "result":
+        return resp, None
+    v = single_value(resp)
+    if v is None:
+        return resp, None
+    assert v.HasField("metadata"), "admin answers carry metadata"
+    assert v.metadata.checksum == crc(v.data)
+    assert v.metadata.size == len(v.data)
+    return resp, json.loads(v.data.decode("utf-8"))
+
+
+def run_cli(args, env=None, timeout=30):
+    """Runs the server binary with args (a list without the program);
+    returns CompletedProcess with text output."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    return subprocess.run([SERVER_BIN] + list(args), capture_output=True,
+                          text=True, env=e, timeout=timeout)
+
+
+def wait_until(pred, timeout=10.0, interval=0.02):
+    """Polls pred() until it is true; returns its last value."""
+    deadline = time.monotonic() + timeout
+    v = pred()
+    while not v and time.monotonic() < deadline:
+        time.sleep(interval)
+        v = pred()
+    return v
+
+
+def server_alive_and_serving(s):
+    """The process runs and answers HealthCheck and a SET/GET."""
+    assert s.proc.poll() is None, "server died:\n" + s.log()[-4000:]
+    c = s.client()
+    assert c.health().status == aql_pb2.HEALTH_SERVING
+    coll = unique("alive")
+    result_of(c.set(coll, b"k", b"v"))
+    v = single_value(c.get(coll, b"k"))
+    assert v is not None and v.data == b"v"
+
+
+class Stopper:
+    """A thread-safe stop flag for worker loops."""
+
+    def __init__(self):
+        self.ev = threading.Event()
+
+    def __bool__(self):
+        return self.ev.is_set()
+
+    def set(self):
+        self.ev.set()

@@ -1,0 +1,460 @@
+/*
+ * test_query.c - the query executor on the memory engine: single queries,
+ * validation errors and their wire mapping, batches (atomicity, reads of
+ * earlier writes, overlay ranges), streaming cursors, admin commands.
+ * Expected answers are derived from the inputs (CRC computed with zlib).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/errors.h"
+#include "obs/metrics.h"
+#include "query/errmap.h"
+#include "query/query.h"
+#include "storage/engine.h"
+
+struct fx {
+    struct amaters_engine *engine;
+    struct amaters_exec *x;
+    struct amaters_arena *arena;
+    struct amaters_qctx ctx;
+    long live_before;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    char err[256];
+    struct amaters_engine_options eo = {.path = "."};
+    struct amaters_exec_options xo = {
+        .max_key_bytes = 65536,
+        .max_value_bytes = 1 << 20,
+        .max_result_bytes = 8 << 20,
+        .max_batch_queries = 100,
+        .stream_batch_size = 3,
+        .backup_dir = "",
+        .engine_name = "memory",
+        .node_address = "127.0.0.1:1",
+        .node_id = 1,
+    };
+    f->live_before = amaters_alloc_live();
+    assert_int_equal(amaters_engine_memory_ops.open(&eo, &f->engine, err,
+                                                    sizeof err),
+                     0);
+    assert_int_equal(amaters_exec_create(f->engine, &xo, &f->x), 0);
+    f->arena = amaters_arena_create(0);
+    amaters_qctx_init(&f->ctx, f->arena);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    amaters_arena_destroy(f->arena);
+    amaters_exec_destroy(f->x);
+    amaters_engine_close(f->engine);
+    amaters_metrics_reset();
+    assert_int_equal(amaters_alloc_live(), f->live_before);
+    free(f);
+    return 0;
+}
+
+/* Builders (static storage per call site is enough for these tests). */
+struct qbuf {
+    Amaters__Query__Query q;
+    Amaters__Query__GetQuery g;
+    Amaters__Query__SetQuery s;
+    Amaters__Query__DeleteQuery d;
+    Amaters__Query__RangeQuery r;
+    Amaters__Types__Key k, k2;
+    Amaters__Types__CipherBlob b;
+    Amaters__Types__CipherMetadata m;
+};
+
+static ProtobufCBinaryData bin(const char *s)
+{
+    return (ProtobufCBinaryData){strlen(s), (uint8_t *)s};
+}
+
+static Amaters__Query__Query *mk_set(struct qbuf *b, const char *coll,
+                                     const char *key, const char *val,
+                                     int good_crc)
+{
+    amaters__query__query__init(&b->q);
+    amaters__query__set_query__init(&b->s);
+    amaters__types__key__init(&b->k);
+    amaters__types__cipher_blob__init(&b->b);
+    amaters__types__cipher_metadata__init(&b->m);
+    b->k.data = bin(key);
+    b->b.data = bin(val);
+    b->m.size = strlen(val);
+    b->m.checksum = (uint32_t)crc32(0, (const Bytef *)val, (uInt)strlen(val));
+    if (!good_crc)
+        b->m.checksum ^= 1;
+    b->m.created_at = 1700000000;
+    b->b.metadata = &b->m;
+    b->s.collection = bin(coll);
+    b->s.key = &b->k;
+    b->s.value = &b->b;
+    b->q.query_case = AMATERS__QUERY__QUERY__QUERY_SET;
+    b->q.set = &b->s;
+    return &b->q;
+}
+
+static Amaters__Query__Query *mk_get(struct qbuf *b, const char *coll,
+                                     const char *key)
+{
+    amaters__query__query__init(&b->q);
+    amaters__query__get_query__init(&b->g);
+    amaters__types__key__init(&b->k);
+    b->k.data = bin(key);
+    b->g.collection = bin(coll);
+    b->g.key = &b->k;
+    b->q.query_case = AMATERS__QUERY__QUERY__QUERY_GET;
+    b->q.get = &b->g;
+    return &b->q;
+}
+
+static Amaters__Query__Query *mk_del(struct qbuf *b, const char *coll,
+                                     const char *key)
+{
+    amaters__query__query__init(&b->q);
+    amaters__query__delete_query__init(&b->d);
+    amaters__types__key__init(&b->k);
+    b->k.data = bin(key);
+    b->d.collection = bin(coll);
+    b->d.key = &b->k;
+    b->q.query_case = AMATERS__QUERY__QUERY__QUERY_DELETE;
+    b->q.delete_ = &b->d;
+    return &b->q;
+}
+
+static Amaters__Query__Query *mk_range(struct qbuf *b, const char *coll,
+                                       const char *start, const char *end,
+                                       int limit)
+{
+    amaters__query__query__init(&b->q);
+    amaters__query__range_query__init(&b->r);
+    amaters__types__key__init(&b->k);
+    amaters__types__key__init(&b->k2);
+    b->k.data = bin(start);
+    b->r.collection = bin(coll);
+    b->r.start = &b->k;
+    if (end) {
+        b->k2.data = bin(end);
+        b->r.end = &b->k2;
+    }
+    if (limit >= 0) {
+        b->r._limit_case = AMATERS__QUERY__RANGE_QUERY___LIMIT_LIMIT;
+        b->r.limit = (uint32_t)limit;
+    }
+    b->q.query_case = AMATERS__QUERY__QUERY__QUERY_RANGE;
+    b->q.range = &b->r;
+    return &b->q;
+}
+
+static int run(struct fx *f, Amaters__Query__Query *q,
+               Amaters__Query__QueryResult **res)
+{
+    f->ctx.err[0] = '\0';
+    return amaters_exec_query(f->x, &f->ctx, q, res);
+}
+
+static void put(struct fx *f, const char *coll, const char *key,
+                const char *val)
+{
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+    assert_int_equal(run(f, mk_set(&b, coll, key, val, 1), &r), 0);
+    assert_int_equal(r->result_case,
+                     AMATERS__QUERY__QUERY_RESULT__RESULT_SUCCESS);
+}
+
+static void test_set_get_delete(void **state)
+{
+    struct fx *f = *state;
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+
+    put(f, "users", "k1", "hello");
+    assert_int_equal(run(f, mk_get(&b, "users", "k1"), &r), 0);
+    assert_int_equal(r->single->_value_case,
+                     AMATERS__QUERY__SINGLE_RESULT___VALUE_VALUE);
+    assert_int_equal(r->single->value->data.len, 5);
+    assert_memory_equal(r->single->value->data.data, "hello", 5);
+    assert_int_equal(r->single->value->metadata->checksum,
+                     (uint32_t)crc32(0, (const Bytef *)"hello", 5));
+    assert_int_equal(r->single->value->metadata->created_at, 1700000000);
+    /* same key, other collection: absent */
+    assert_int_equal(run(f, mk_get(&b, "orders", "k1"), &r), 0);
+    assert_int_equal(r->single->_value_case,
+                     AMATERS__QUERY__SINGLE_RESULT___VALUE__NOT_SET);
+    /* delete reports existence */
+    assert_int_equal(run(f, mk_del(&b, "users", "k1"), &r), 0);
+    assert_int_equal(r->success->affected_rows, 1);
+    assert_int_equal(run(f, mk_del(&b, "users", "k1"), &r), 0);
+    assert_int_equal(r->success->affected_rows, 0);
+    /* empty value is a value */
+    put(f, "users", "empty", "");
+    assert_int_equal(run(f, mk_get(&b, "users", "empty"), &r), 0);
+    assert_int_equal(r->single->_value_case,
+                     AMATERS__QUERY__SINGLE_RESULT___VALUE_VALUE);
+    assert_int_equal(r->single->value->data.len, 0);
+}
+
+struct err_case {
+    const char *name;
+    int rc;
+    int wire_code;
+    int category;
+};
+
+static void test_validation_errors(void **state)
+{
+    struct fx *f = *state;
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+    static char big[65538];
+    memset(big, 'k', sizeof big - 1);
+
+    struct {
+        const char *what;
+        Amaters__Query__Query *q;
+        int rc;
+    } cases[] = {
+        {"bad crc", mk_set(&b, "c", "k", "v", 0), AMATERS_ECHECKSUM},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(run(f, cases[i].q, &r), cases[i].rc);
+    assert_non_null(strstr(f->ctx.err, "checksum"));
+
+    mk_set(&b, "c", "k", "v", 1);
+    b.b.metadata = NULL;
+    assert_int_equal(run(f, &b.q, &r), AMATERS_EMISSING);
+    mk_set(&b, "c", "k", "v", 1);
+    b.s.key = NULL;
+    assert_int_equal(run(f, &b.q, &r), AMATERS_EMISSING);
+    assert_int_equal(run(f, mk_set(&b, "c", "", "v", 1), &r),
+                     AMATERS_EBADKEY);
+    assert_int_equal(run(f, mk_set(&b, "", "k", "v", 1), &r),
+                     AMATERS_EBADCOLL);
+    assert_int_equal(run(f, mk_get(&b, "c", big), &r), AMATERS_ETOOBIG);
+    big[65536] = '\0';
+    assert_int_equal(run(f, mk_get(&b, "c", big), &r), 0);
+    /* collection with NUL / invalid UTF-8 (bytes on the wire) */
+    mk_get(&b, "c", "k");
+    b.g.collection = (ProtobufCBinaryData){3, (uint8_t *)"a\0b"};
+    assert_int_equal(run(f, &b.q, &r), AMATERS_EBADCOLL);
+    b.g.collection = (ProtobufCBinaryData){2, (uint8_t *)"\xc3\x28"};
+    assert_int_equal(run(f, &b.q, &r), AMATERS_EBADCOLL);
+    /* FILTER refused clearly */
+    Amaters__Query__Query fq = AMATERS__QUERY__QUERY__INIT;
+    Amaters__Query__FilterQuery fil = AMATERS__QUERY__FILTER_QUERY__INIT;
+    fq.query_case = AMATERS__QUERY__QUERY__QUERY_FILTER;
+    fq.filter = &fil;
+    assert_int_equal(run(f, &fq, &r), AMATERS_EUNSUPPORTED);
+    /* no query kind */
+    Amaters__Query__Query empty = AMATERS__QUERY__QUERY__INIT;
+    assert_int_equal(run(f, &empty, &r), AMATERS_EMISSING);
+    /* nothing was stored by the failures */
+    uint64_t keys, bytes;
+    assert_int_equal(amaters_exec_stats(f->x, &keys, &bytes), 0);
+    assert_int_equal(keys, 0);
+}
+
+static void test_error_mapping(void **state)
+{
+    (void)state;
+    static const struct err_case cases[] = {
+        {"missing", AMATERS_EMISSING, 2003, 4},
+        {"malformed", AMATERS_EPARSE, 2002, 4},
+        {"version", AMATERS_EVERSION, 2001, 2},
+        {"bad key", AMATERS_EBADKEY, 6000, 4},
+        {"checksum", AMATERS_ECHECKSUM, 6001, 4},
+        {"too big", AMATERS_ETOOBIG, 6002, 4},
+        {"collection", AMATERS_EBADCOLL, 6003, 4},
+        {"corrupt", AMATERS_ECORRUPT, 4002, 5},
+        {"full", AMATERS_EFULL, 4003, 5},
+        {"io", AMATERS_EIO, 4004, 5},
+        {"unsupported", AMATERS_EUNSUPPORTED, 5001, 4},
+        {"timeout", AMATERS_ETIMEOUT, 1000, 1},
+        {"shutdown", AMATERS_ESHUTDOWN, 7003, 1},
+        {"overload", AMATERS_EOVERLOAD, 7002, 1},
+        {"perm", AMATERS_EPERM, 3002, 3},
+        {"auth", AMATERS_EAUTH, 3000, 3},
+        {"internal", AMATERS_EINTERNAL, 7000, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct amaters_wire_error w = amaters_errmap(cases[i].rc);
+        if (w.code != cases[i].wire_code || w.category != cases[i].category)
+            fail_msg("%s: got %d/%d", cases[i].name, w.code, w.category);
+    }
+    assert_int_equal(amaters_errmap(AMATERS_EUNSUPPORTED).status,
+                     GRPC_STATUS_FAILED_PRECONDITION);
+    assert_int_equal(amaters_errmap(AMATERS_EMISSING).status,
+                     GRPC_STATUS_INVALID_ARGUMENT);
+    assert_int_equal(amaters_errmap(AMATERS_ETIMEOUT).status,
+                     GRPC_STATUS_DEADLINE_EXCEEDED);
+    assert_int_equal(amaters_errmap(AMATERS_ESHUTDOWN).status,
+                     GRPC_STATUS_UNAVAILABLE);
+    assert_true(amaters_errmap(AMATERS_EOVERLOAD).retry_after > 0);
+}
+
+static void test_range(void **state)
+{
+    struct fx *f = *state;
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+    const char *keys[] = {"a", "b", "ba", "c", "d"};
+    for (size_t i = 0; i < 5; i++)
+        put(f, "r", keys[i], keys[i]);
+    put(f, "r2", "b", "other");
+    put(f, "rr", "b", "other");
+
+    struct {
+        const char *start, *end;
+        int limit;
+        size_t n;
+        const char *first;
+    } cases[] = {
+        {"b", "d", -1, 3, "b"}, {"", NULL, -1, 5, "a"},
+        {"b", NULL, 2, 2, "b"}, {"d", "b", -1, 0, NULL},
+        {"b", "b", -1, 0, NULL}, {"bb", "z", -1, 2, "c"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(run(f, mk_range(&b, "r", cases[i].start,
+                                         cases[i].end, cases[i].limit),
+                             &r),
+                         0);
+        assert_int_equal(r->multi->n_values, cases[i].n);
+        if (cases[i].first)
+            assert_memory_equal(r->multi->values[0]->key->data.data,
+                                cases[i].first, strlen(cases[i].first));
+        for (size_t j = 0; j < r->multi->n_values; j++)
+            assert_memory_not_equal(r->multi->values[j]->value->data.data,
+                                    "other", 5);
+    }
+}
+
+static void test_batch_atomic_and_overlay(void **state)
+{
+    struct fx *f = *state;
+    struct qbuf b[6];
+    Amaters__Query__QueryResult **res;
+    Amaters__Query__QueryResult *r;
+
+    put(f, "t", "x", "old");
+    Amaters__Query__Query *qs[] = {
+        mk_set(&b[0], "t", "y", "new", 1),
+        mk_get(&b[1], "t", "y"),
+        mk_del(&b[2], "t", "x"),
+        mk_range(&b[3], "t", "", NULL, -1),
+        mk_del(&b[4], "t", "x"),
+    };
+    assert_int_equal(amaters_exec_batch(f->x, &f->ctx, qs, 5, 0, &res), 0);
+    assert_int_equal(res[1]->single->value->data.len, 3);
+    assert_int_equal(res[2]->success->affected_rows, 1);
+    assert_int_equal(res[3]->multi->n_values, 1); /* y only: x deleted */
+    assert_memory_equal(res[3]->multi->values[0]->key->data.data, "y", 1);
+    assert_int_equal(res[4]->success->affected_rows, 0);
+
+    /* A failing query applies nothing. */
+    Amaters__Query__Query *bad[] = {
+        mk_set(&b[0], "t", "z", "zz", 1),
+        mk_set(&b[1], "t", "w", "ww", 0),
+    };
+    f->ctx.err_index = -1;
+    assert_int_equal(amaters_exec_batch(f->x, &f->ctx, bad, 2, 0, &res),
+                     AMATERS_ECHECKSUM);
+    assert_int_equal(f->ctx.err_index, 1);
+    assert_int_equal(run(f, mk_get(&b[2], "t", "z"), &r), 0);
+    assert_int_equal(r->single->_value_case,
+                     AMATERS__QUERY__SINGLE_RESULT___VALUE__NOT_SET);
+}
+
+static void test_cursor_chunks(void **state)
+{
+    struct fx *f = *state;
+    struct qbuf b;
+    char key[8];
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "k%02d", i);
+        put(f, "s", key, "v");
+    }
+    struct amaters_cursor *c;
+    assert_int_equal(
+        amaters_cursor_open(f->x, &f->ctx, mk_range(&b, "s", "", NULL, -1), &c),
+        0);
+    size_t sizes[8], nchunks = 0, n;
+    bool more = true;
+    Amaters__Query__KeyValue **kv;
+    while (more) {
+        int rc = amaters_cursor_next(c, &f->ctx, &kv, &n, &more);
+        assert_int_equal(rc, 1);
+        sizes[nchunks++] = n;
+    }
+    assert_int_equal(nchunks, 4); /* 3 + 3 + 3 + 1 */
+    assert_int_equal(sizes[3], 1);
+    assert_int_equal(amaters_cursor_count(c), 10);
+    assert_int_equal(amaters_cursor_next(c, &f->ctx, &kv, &n, &more), 0);
+    amaters_cursor_close(c);
+    /* SET is not streamable */
+    assert_int_equal(amaters_cursor_open(f->x, &f->ctx,
+                                         mk_set(&b, "s", "k", "v", 1), &c),
+                     AMATERS_EUNSUPPORTED);
+}
+
+static void test_admin_stats_verify(void **state)
+{
+    struct fx *f = *state;
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+    put(f, "a", "1", "x");
+    put(f, "a", "2", "y");
+    put(f, "b", "1", "z");
+    assert_int_equal(run(f, mk_get(&b, "any", "__admin__:stats"), &r), 0);
+    const Amaters__Types__CipherBlob *v = r->single->value;
+    assert_non_null(v);
+    assert_int_equal(v->metadata->checksum,
+                     (uint32_t)crc32(0, v->data.data, (uInt)v->data.len));
+    assert_non_null(strstr((const char *)v->data.data, "\"key_count\":3"));
+    assert_non_null(
+        strstr((const char *)v->data.data, "\"collections_count\":2"));
+    assert_int_equal(run(f, mk_get(&b, "any", "__admin__:VERIFY"), &r), 0);
+    assert_non_null(
+        strstr((const char *)r->single->value->data.data, "\"ok\":true"));
+    assert_int_equal(run(f, mk_get(&b, "any", "__admin__:NOPE"), &r), 0);
+    assert_int_equal(r->single->_value_case,
+                     AMATERS__QUERY__SINGLE_RESULT___VALUE__NOT_SET);
+    assert_int_equal(
+        run(f, mk_get(&b, "any", "__admin__:BACKUP ../../etc/x"), &r),
+        AMATERS_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_set_get_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation_errors, setup,
+                                        teardown),
+        cmocka_unit_test(test_error_mapping),
+        cmocka_unit_test_setup_teardown(test_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_atomic_and_overlay, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_stats_verify, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
