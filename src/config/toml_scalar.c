@@ -206,8 +206,8 @@ static int read_plain_run(struct toml_parser *p, struct toml_buf *b, int q)
 
     for (;;) {
         c = toml_peek(p, n);
-        if (c < 0 || c == q || c == '\\' || c == '\n' || c == '\r' ||
-            is_control(c))
+        if (c < 0 || c == q || (c == '\\' && q == '"') || c == '\n' ||
+            c == '\r' || is_control(c))
             break;
         n++;
     }

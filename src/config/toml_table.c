@@ -255,7 +255,8 @@ static int define_table(struct toml_parser *p, const struct key_path *k,
         return not_a_table(p, k, k->count - 1, v);
     } else if ((v->flags & (TOML_F_EXPLICIT | TOML_F_INLINE)) ||
                v->section != 0) {
-        return already_defined(p, k, k->count - 1, line, col);
+        return already_defined(p, k, k->count - 1, k->parts[0].line,
+                               k->parts[0].col);
     }
     v->flags |= TOML_F_EXPLICIT;
     v->line = line;
@@ -291,7 +292,7 @@ static int append_table(struct toml_parser *p, const struct key_path *k,
         return not_a_table(p, k, k->count - 1, arr);
     }
     if (depth + 2 > AMATERS_TOML_MAX_DEPTH)
-        return toml_too_deep(p, line, col);
+        return toml_too_deep(p, last->line, last->col);
     v = toml_value_new(AMATERS_TOML_TABLE, line, col);
     if (v == NULL)
         return toml_nomem(p);

@@ -40,7 +40,22 @@ struct batch {
     struct amaters_exec *x;
     struct amaters_qctx *ctx;
     struct overlay ov;
+    size_t answer_bytes; /* values the answer will carry */
 };
+
+/* Counts bytes the answer will carry; the batch fails (and applies
+ * nothing) when its answer could not be sent. */
+static int account(struct batch *b, size_t n)
+{
+    b->answer_bytes += n + 64;
+    if (b->answer_bytes > b->x->opts.max_result_bytes)
+        return amaters_qctx_fail(b->ctx, AMATERS_ETOOBIG,
+                                 "the batch's answer would exceed %zu bytes "
+                                 "(limits.max_message_bytes); nothing was "
+                                 "applied",
+                                 b->x->opts.max_result_bytes);
+    return 0;
+}
 
 static struct pending *ov_find(struct overlay *ov, const uint8_t *k,
                                size_t len)
@@ -120,6 +135,8 @@ static int b_get(struct batch *b, const Amaters__Query__GetQuery *g,
         return rc;
     if (rc == 1) {
         rc = q_decode_blob(b->ctx, ek.p, ek.len, rec, len, &blob);
+        if (rc == 0)
+            rc = account(b, len);
         if (rc)
             return rc;
     }
@@ -209,7 +226,6 @@ static int ov_slice(struct batch *b, const struct ekey *lo,
 struct range_out {
     Amaters__Query__KeyValue **kv;
     size_t n, cap;
-    size_t bytes;
 };
 
 static int emit(struct batch *b, struct range_out *ro, const uint8_t *k,
@@ -239,12 +255,7 @@ static int emit(struct batch *b, struct range_out *ro, const uint8_t *k,
     if (ro->kv[ro->n] == NULL)
         return AMATERS_ENOMEM;
     ro->n++;
-    ro->bytes += kl + rl;
-    if (ro->bytes > b->x->opts.max_result_bytes)
-        return amaters_qctx_fail(b->ctx, AMATERS_ETOOBIG,
-                                 "range: the result exceeds %zu bytes",
-                                 b->x->opts.max_result_bytes);
-    return 0;
+    return account(b, kl + rl);
 }
 
 static int b_range(struct batch *b, const Amaters__Query__RangeQuery *r,
@@ -363,7 +374,7 @@ int amaters_exec_batch(struct amaters_exec *x, struct amaters_qctx *ctx,
                        Amaters__Aql__IsolationLevel isolation,
                        Amaters__Query__QueryResult ***out)
 {
-    struct batch b = {x, ctx, {0}};
+    struct batch b = {x, ctx, {0}, 0};
     Amaters__Query__QueryResult **res;
     int rc;
 

@@ -219,7 +219,7 @@ static int take(struct amaters_cursor *c, struct amaters_qctx *ctx,
     *kv = q_kv(ctx, ukey, ukey_len, blob);
     if (*kv == NULL)
         return amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");
-    *bytes += kl + vl;
+    *bytes += kl + vl + 64;
     c->count++;
     if (c->is_get)
         return 0;
@@ -244,7 +244,13 @@ int amaters_cursor_next(struct amaters_cursor *c, struct amaters_qctx *ctx,
     arr = amaters_arena_alloc(ctx->arena, max * sizeof *arr);
     if (arr == NULL)
         return amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");
-    while (c->have_next && got < max && bytes < AMATERS_CHUNK_BYTES) {
+    /* A chunk holds at most `max` values and stays under the byte budget
+     * (a single larger value travels alone). */
+    size_t budget = c->x->opts.max_result_bytes < AMATERS_CHUNK_BYTES
+                        ? c->x->opts.max_result_bytes
+                        : AMATERS_CHUNK_BYTES;
+    while (c->have_next && got < max &&
+           (got == 0 || bytes + c->nk_len + c->nv_len + 64 <= budget)) {
         rc = take(c, ctx, &arr[got], &bytes);
         if (rc)
             return rc;

@@ -53,6 +53,7 @@ static void answer(struct rcall *c)
     } else {
         rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, &resp);
     }
+    rc = rpc_fit_query_response(c, &resp, rc);
     resp.execution_time_ms = (amaters_now_ns() - t0) / 1000000ull;
     if (c->send_bb)
         grpc_byte_buffer_destroy(c->send_bb);

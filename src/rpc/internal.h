@@ -128,6 +128,10 @@ const char *rpc_outcome(int rc);
 int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
                   Amaters__Aql__QueryResponse *resp);
 
+/* unary.c: replaces an answer too large to send by an error answer. */
+int rpc_fit_query_response(struct rcall *c, Amaters__Aql__QueryResponse *resp,
+                           int rc);
+
 /* unary.c / stream.c / bidi.c: handle the arrival of a call, and later
  * completions of its batches. */
 void rpc_unary_start(struct rcall *c);

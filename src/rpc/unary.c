@@ -103,6 +103,25 @@ int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
     return rc;
 }
 
+/* An answer that could not be sent (over limits.max_message_bytes) is
+ * replaced by an ERROR_VALIDATION_SIZE_EXCEEDED answer. */
+int rpc_fit_query_response(struct rcall *c,
+                              Amaters__Aql__QueryResponse *resp, int rc)
+{
+    size_t n = protobuf_c_message_get_packed_size(&resp->base);
+    size_t max = c->w->rpc->opts.max_message_bytes;
+    if (n <= max)
+        return rc;
+    rc = amaters_qctx_fail(&c->qctx, AMATERS_ETOOBIG,
+                           "the answer is %zu bytes, over the %zu-byte "
+                           "message limit; use RANGE with a limit or "
+                           "ExecuteStream",
+                           n, max);
+    resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
+    resp->error = rpc_error(c, rc, NULL);
+    return rc;
+}
+
 static void do_query(struct rcall *c)
 {
     ProtobufCMessage *m = NULL;
@@ -118,6 +137,7 @@ static void do_query(struct rcall *c)
     } else {
         rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, &resp);
     }
+    rc = rpc_fit_query_response(c, &resp, rc);
     resp.execution_time_ms = elapsed_ms(c);
     send_response(c, &resp.base, rpc_outcome(rc));
 }

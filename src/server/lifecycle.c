@@ -46,6 +46,7 @@ struct runtime {
     struct amaters_rpc *rpc;
     sigset_t sigs;
     char grpc_addr[300], http_addr[300];
+    uint64_t started_ns;
 };
 
 static struct runtime *g_rt; /* for the second-signal thread only */
@@ -200,10 +201,7 @@ static void collect_cb(void *arg)
         amaters_gauge_set(keys, (double)k);
         amaters_gauge_set(bytes, (double)b);
     }
-    static uint64_t t0;
-    if (t0 == 0)
-        t0 = amaters_now_ns();
-    amaters_gauge_set(up, (double)(amaters_now_ns() - t0) / 1e9);
+    amaters_gauge_set(up, (double)(amaters_now_ns() - rt->started_ns) / 1e9);
 }
 
 static void register_build_info(void)
@@ -418,7 +416,8 @@ static int start_everything(struct runtime *rt)
 
 int amaters_cmd_start(const struct amaters_cli *cli)
 {
-    struct runtime rt = {.cli = cli, .pid_fd = -1};
+    struct runtime rt = {.cli = cli, .pid_fd = -1,
+                         .started_ns = amaters_now_ns()};
     int rc;
 
     if (amaters_server_load_config(cli, &rt.cfg)) {

@@ -306,7 +306,6 @@ def client(server):
 # Shared helpers for the test modules (added after the original fixtures).
 # ---------------------------------------------------------------------------
 import json  # noqa: E402
-import threading  # noqa: E402
 
 E = errors_pb2
 CLIENT_ERROR = errors_pb2.CATEGORY_CLIENT_ERROR
@@ -439,15 +438,3 @@ def server_alive_and_serving(s):
     v = single_value(c.get(coll, b"k"))
     assert v is not None and v.data == b"v"
 
-
-class Stopper:
-    """A thread-safe stop flag for worker loops."""
-
-    def __init__(self):
-        self.ev = threading.Event()
-
-    def __bool__(self):
-        return self.ev.is_set()
-
-    def set(self):
-        self.ev.set()

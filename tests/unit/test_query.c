@@ -279,7 +279,7 @@ static void test_error_mapping(void **state)
     static const struct err_case cases[] = {
         {"missing", AMATERS_EMISSING, 2003, 4},
         {"malformed", AMATERS_EPARSE, 2002, 4},
-        {"version", AMATERS_EVERSION, 2001, 2},
+        {"version", AMATERS_EVERSION, 2001, 4},
         {"bad key", AMATERS_EBADKEY, 6000, 4},
         {"checksum", AMATERS_ECHECKSUM, 6001, 4},
         {"too big", AMATERS_ETOOBIG, 6002, 4},

@@ -1,0 +1,372 @@
+/*
+ * test_audit.c - unit tests for src/security/audit.h: records are JSON
+ * Lines with every field; nothing secret reaches the file; a full queue
+ * drops and counts instead of blocking; all fsync policies write every
+ * record; concurrent loggers; reopen after rotation; open errors.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "security/audit.h"
+#include "security/jwt.h"
+
+static long live_before;
+static char path[64];
+
+static int setup(void **state)
+{
+    int fd;
+    (void)state;
+    live_before = amaters_alloc_live();
+    snprintf(path, sizeof path, "/tmp/test_audit_XXXXXX");
+    fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(path);
+    assert_int_equal(amaters_alloc_live(), live_before);
+    return 0;
+}
+
+/* Reads the whole file (malloc'd, NUL-terminated). */
+static char *slurp(const char *p)
+{
+    FILE *f = fopen(p, "rb");
+    char *buf = malloc(1 << 22);
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, (1 << 22) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static struct amaters_audit *open_log(enum amaters_audit_fsync pol,
+                                      size_t cap)
+{
+    struct amaters_audit_options o = {path, pol, 20, cap};
+    struct amaters_audit *a = NULL;
+    char err[256] = "";
+
+    if (amaters_audit_open(&a, &o, err, sizeof err) != 0)
+        fail_msg("open: %s", err);
+    return a;
+}
+
+static void test_records_have_every_field(void **state)
+{
+    static const struct amaters_audit_event events[] = {
+        {AMATERS_AUDIT_AUTHENTICATION, AMATERS_AUDIT_SUCCESS, "alice", "jwt",
+         NULL, NULL, "ipv4:127.0.0.1:5000", "req-1", NULL},
+        {AMATERS_AUDIT_AUTHORIZATION, AMATERS_AUDIT_DENIED, "bob",
+         "api_key", "write", "collection:users", "ipv6:[::1]:9", "req-2",
+         "missing write permission"},
+        {AMATERS_AUDIT_ADMIN_COMMAND, AMATERS_AUDIT_SUCCESS, "root", "mtls",
+         "STATS", "server", NULL, "req-3", NULL},
+        {AMATERS_AUDIT_CONFIG_CHANGE, AMATERS_AUDIT_FAILURE, NULL, NULL,
+         "reload", "logging.level", NULL, NULL, "bad value"},
+    };
+    static const char *const expect_type[] = {
+        "authentication", "authorization", "admin_command", "config_change"};
+    static const char *const expect_result[] = {"success", "denied",
+                                                "success", "failure"};
+    static const char *const keys[] = {
+        "id",       "timestamp", "event_type",   "result",
+        "principal", "auth_method", "action",    "resource",
+        "peer_address", "request_id", "reason"};
+    struct amaters_audit *a = open_log(AMATERS_AUDIT_FSYNC_NONE, 0);
+    char *text, *line, *save = NULL;
+    size_t i = 0;
+    (void)state;
+
+    for (size_t k = 0; k < 4; k++)
+        assert_int_equal(amaters_audit_log(a, &events[k]), 0);
+    assert_int_equal(amaters_audit_flush(a), 0);
+    assert_int_equal(amaters_audit_close(a), 0);
+    text = slurp(path);
+    assert_int_equal(count_lines(text), 4);
+    for (line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save), i++) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *id, *ts;
+        int y, mo, d, h, mi, s, us;
+        char z = 0;
+        assert_non_null(o);
+        assert_int_equal(cJSON_GetArraySize(o), 11);
+        for (size_t k = 0; k < 11; k++)
+            assert_non_null(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
+        id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        assert_true(cJSON_IsString(id));
+        assert_int_equal(strlen(id->valuestring), 36);
+        assert_int_equal(id->valuestring[14], '4'); /* UUID v4 */
+        ts = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
+        assert_int_equal(sscanf(ts->valuestring,
+                                "%4d-%2d-%2dT%2d:%2d:%2d.%6d%c", &y, &mo, &d,
+                                &h, &mi, &s, &us, &z),
+                         8);
+        assert_int_equal(z, 'Z');
+        assert_true(y >= 2024);
+        assert_string_equal(
+            cJSON_GetObjectItemCaseSensitive(o, "event_type")->valuestring,
+            expect_type[i]);
+        assert_string_equal(
+            cJSON_GetObjectItemCaseSensitive(o, "result")->valuestring,
+            expect_result[i]);
+        cJSON_Delete(o);
+    }
+    assert_int_equal(i, 4);
+    /* Spot checks of values and nulls. */
+    free(text);
+    text = slurp(path);
+    assert_non_null(strstr(text, "\"peer_address\":\"ipv6:[::1]:9\""));
+    assert_non_null(strstr(text, "\"resource\":\"collection:users\""));
+    assert_non_null(strstr(text, "\"principal\":null"));
+    free(text);
+}
+
+static void test_no_secret_in_output(void **state)
+{
+    static const char secret[] = "super-secret-hmac-key-0123456789";
+    /* A token signed with another key: header {"alg":"HS256"}, payload
+     * {"sub":"x"}. */
+    static const char token[] =
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0."
+        "c2lnbmF0dXJlLWJ5dGVzLWJ5LWFub3RoZXIta2V5LXh4eHg";
+    struct amaters_jwt_config cfg;
+    struct amaters_principal p;
+    struct amaters_audit *a = open_log(AMATERS_AUDIT_FSYNC_EVERY, 0);
+    struct amaters_audit_event ev = {0};
+    char why[128] = "", err[64], longf[400], *text;
+    (void)state;
+
+    assert_int_equal(amaters_jwt_config_init(&cfg, AMATERS_JWT_HS256, secret,
+                                             strlen(secret), NULL, 0, NULL,
+                                             NULL, 0, err, sizeof err),
+                     0);
+    assert_int_equal(amaters_jwt_verify(&cfg, token, 1800000000, &p, why,
+                                        sizeof why),
+                     AMATERS_EAUTH);
+    amaters_jwt_config_free(&cfg);
+    ev.type = AMATERS_AUDIT_AUTHENTICATION;
+    ev.result = AMATERS_AUDIT_FAILURE;
+    ev.auth_method = "jwt";
+    ev.reason = why;
+    ev.request_id = "line1\nline2\"quoted\"";
+    memset(longf, 'p', sizeof longf - 1);
+    longf[sizeof longf - 1] = '\0';
+    ev.peer = longf;
+    assert_int_equal(amaters_audit_log(a, &ev), 0);
+    assert_int_equal(amaters_audit_close(a), 0);
+    text = slurp(path);
+    assert_null(strstr(text, secret));
+    assert_null(strstr(text, token));
+    assert_null(strstr(text, "c2lnbmF0dXJl"));
+    assert_non_null(strstr(text, "\"reason\":\"bad signature\""));
+    /* One record, one line: the newline in a field is escaped. */
+    assert_int_equal(count_lines(text), 1);
+    assert_non_null(strstr(text, "line1\\nline2\\\"quoted\\\""));
+    /* Fields are cut at AMATERS_AUDIT_MAX_FIELD bytes. */
+    {
+        char cut[AMATERS_AUDIT_MAX_FIELD + 3];
+        cut[0] = '"';
+        memset(cut + 1, 'p', AMATERS_AUDIT_MAX_FIELD);
+        cut[AMATERS_AUDIT_MAX_FIELD + 1] = '"';
+        cut[AMATERS_AUDIT_MAX_FIELD + 2] = '\0';
+        assert_non_null(strstr(text, cut));
+    }
+    free(text);
+}
+
+static void test_full_queue_drops_and_counts(void **state)
+{
+    struct amaters_audit *a = open_log(AMATERS_AUDIT_FSYNC_NONE, 8);
+    struct amaters_audit_event ev = {0};
+    struct amaters_audit_stats st;
+    int ok = 0, over = 0;
+    char *text;
+    (void)state;
+
+    ev.type = AMATERS_AUDIT_AUTHORIZATION;
+    ev.result = AMATERS_AUDIT_DENIED;
+    amaters_audit_pause(a, true);
+    for (int i = 0; i < 20; i++) {
+        int rv = amaters_audit_log(a, &ev);
+        ok += rv == 0;
+        over += rv == AMATERS_EOVERLOAD;
+    }
+    assert_int_equal(ok, 8);
+    assert_int_equal(over, 12);
+    assert_int_equal(amaters_audit_dropped(a), 12);
+    amaters_audit_pause(a, false);
+    assert_int_equal(amaters_audit_flush(a), 0);
+    /* Room again after the writer drained the queue. */
+    assert_int_equal(amaters_audit_log(a, &ev), 0);
+    assert_int_equal(amaters_audit_flush(a), 0);
+    amaters_audit_get_stats(a, &st);
+    assert_int_equal(st.logged, 9);
+    assert_int_equal(st.written, 9);
+    assert_int_equal(st.dropped, 12);
+    assert_int_equal(st.write_errors, 0);
+    assert_int_equal(amaters_audit_close(a), 0);
+    text = slurp(path);
+    assert_int_equal(count_lines(text), 9);
+    free(text);
+}
+
+static void test_every_fsync_policy_writes_all(void **state)
+{
+    static const enum amaters_audit_fsync pols[] = {
+        AMATERS_AUDIT_FSYNC_NONE, AMATERS_AUDIT_FSYNC_EVERY,
+        AMATERS_AUDIT_FSYNC_INTERVAL};
+    (void)state;
+
+    for (size_t p = 0; p < 3; p++) {
+        struct amaters_audit *a;
+        struct amaters_audit_event ev = {0};
+        char *text;
+        assert_int_equal(truncate(path, 0), 0);
+        a = open_log(pols[p], 0);
+        ev.principal = "u";
+        for (int i = 0; i < 300; i++)
+            assert_int_equal(amaters_audit_log(a, &ev), 0);
+        if (pols[p] == AMATERS_AUDIT_FSYNC_INTERVAL)
+            usleep(50 * 1000); /* let the 20 ms interval sync happen */
+        assert_int_equal(amaters_audit_close(a), 0);
+        text = slurp(path);
+        assert_int_equal(count_lines(text), 300);
+        free(text);
+    }
+}
+
+struct worker {
+    struct amaters_audit *a;
+    int accepted;
+};
+
+static void *log_many(void *arg)
+{
+    struct worker *w = arg;
+    struct amaters_audit_event ev = {0};
+
+    ev.principal = "concurrent";
+    for (int i = 0; i < 500; i++)
+        w->accepted += amaters_audit_log(w->a, &ev) == 0;
+    return NULL;
+}
+
+static void test_concurrent_loggers(void **state)
+{
+    struct amaters_audit *a = open_log(AMATERS_AUDIT_FSYNC_NONE, 0);
+    struct worker w[4];
+    pthread_t t[4];
+    int accepted = 0;
+    char *text;
+    (void)state;
+
+    for (int i = 0; i < 4; i++) {
+        w[i].a = a;
+        w[i].accepted = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, log_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        accepted += w[i].accepted;
+    }
+    assert_int_equal((uint64_t)accepted + amaters_audit_dropped(a), 2000);
+    assert_int_equal(amaters_audit_close(a), 0);
+    text = slurp(path);
+    assert_int_equal(count_lines(text), (size_t)accepted);
+    free(text);
+}
+
+static void test_reopen_after_rotation(void **state)
+{
+    struct amaters_audit *a = open_log(AMATERS_AUDIT_FSYNC_NONE, 0);
+    struct amaters_audit_event ev = {0};
+    char rotated[80], *text;
+    (void)state;
+
+    ev.principal = "before";
+    assert_int_equal(amaters_audit_log(a, &ev), 0);
+    assert_int_equal(amaters_audit_flush(a), 0);
+    snprintf(rotated, sizeof rotated, "%s.1", path);
+    assert_int_equal(rename(path, rotated), 0);
+    assert_int_equal(amaters_audit_reopen(a), 0);
+    ev.principal = "after";
+    assert_int_equal(amaters_audit_log(a, &ev), 0);
+    assert_int_equal(amaters_audit_close(a), 0);
+    text = slurp(rotated);
+    assert_non_null(strstr(text, "\"before\""));
+    assert_null(strstr(text, "\"after\""));
+    free(text);
+    text = slurp(path);
+    assert_non_null(strstr(text, "\"after\""));
+    assert_int_equal(count_lines(text), 1);
+    free(text);
+    unlink(rotated);
+}
+
+static void test_open_errors(void **state)
+{
+    struct amaters_audit_options o = {"/nonexistent/dir/audit.jsonl",
+                                      AMATERS_AUDIT_FSYNC_NONE, 0, 0};
+    struct amaters_audit *a = (void *)1;
+    char err[256] = "";
+    (void)state;
+
+    assert_int_equal(amaters_audit_open(&a, &o, err, sizeof err),
+                     AMATERS_EIO);
+    assert_null(a);
+    assert_non_null(strstr(err, "/nonexistent/dir/audit.jsonl"));
+    o.path = "";
+    assert_int_equal(amaters_audit_open(&a, &o, err, sizeof err),
+                     AMATERS_EINVAL);
+    assert_int_equal(amaters_audit_close(NULL), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_records_have_every_field, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_no_secret_in_output, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_fsync_policy_writes_all,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_loggers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_after_rotation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
