@@ -314,6 +314,9 @@ static int b_one(struct batch *b, const Amaters__Query__Query *q,
 {
     if (q == NULL)
         return amaters_qctx_fail(b->ctx, AMATERS_EMISSING, "query is empty");
+    int rc = q_authorize(b->ctx, q);
+    if (rc)
+        return rc;
     switch (q->query_case) {
     case AMATERS__QUERY__QUERY__QUERY_GET:
         return b_get(b, q->get, out);

@@ -178,6 +178,9 @@ int amaters_cursor_open(struct amaters_exec *x, struct amaters_qctx *ctx,
                                  "not %s",
                                  amaters_query_kind(q));
     }
+    rc = q_authorize(ctx, q);
+    if (rc)
+        return rc;
     c = amaters_calloc(1, sizeof *c);
     if (c == NULL)
         return amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");

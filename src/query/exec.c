@@ -64,6 +64,7 @@ void amaters_exec_destroy(struct amaters_exec *x)
 
 void amaters_qctx_init(struct amaters_qctx *ctx, struct amaters_arena *arena)
 {
+    ctx->authz = NULL;
     ctx->arena = arena;
     ctx->deadline_ns = 0;
     ctx->err_index = -1;
@@ -337,6 +338,60 @@ int q_is_admin(const Amaters__Query__GetQuery *g)
            memcmp(g->key->data.data, AMATERS_ADMIN_PREFIX, n) == 0;
 }
 
+int q_authorize(struct amaters_qctx *ctx, const Amaters__Query__Query *q)
+{
+    const struct amaters_authz_hook *h = ctx->authz;
+    ProtobufCBinaryData coll = {0, NULL};
+    int action;
+
+    if (h == NULL || q == NULL)
+        return 0;
+    switch (q->query_case) {
+    case AMATERS__QUERY__QUERY__QUERY_GET:
+        if (q_is_admin(q->get)) {
+            char cmd[64];
+            size_t plen = strlen(AMATERS_ADMIN_PREFIX);
+            size_t n = q->get->key->data.len - plen;
+            const uint8_t *p = q->get->key->data.data + plen;
+            size_t i = 0;
+            while (i < n && i < sizeof cmd - 1 && p[i] != ' ' && p[i] != '\t' &&
+                   p[i] != '\0') {
+                cmd[i] = (char)p[i];
+                i++;
+            }
+            cmd[i] = '\0';
+            return h->check(h->arg, ctx, AMATERS_QACTION_ADMIN, NULL, 0, cmd);
+        }
+        action = AMATERS_QACTION_READ;
+        coll = q->get->collection;
+        break;
+    case AMATERS__QUERY__QUERY__QUERY_SET:
+        action = AMATERS_QACTION_WRITE;
+        coll = q->set->collection;
+        break;
+    case AMATERS__QUERY__QUERY__QUERY_DELETE:
+        action = AMATERS_QACTION_WRITE;
+        coll = q->delete_->collection;
+        break;
+    case AMATERS__QUERY__QUERY__QUERY_RANGE:
+        action = AMATERS_QACTION_READ;
+        coll = q->range->collection;
+        break;
+    case AMATERS__QUERY__QUERY__QUERY_FILTER:
+        action = AMATERS_QACTION_READ;
+        coll = q->filter->collection;
+        break;
+    case AMATERS__QUERY__QUERY__QUERY_UPDATE:
+        action = AMATERS_QACTION_WRITE;
+        coll = q->update->collection;
+        break;
+    default:
+        return 0; /* rejected later as malformed */
+    }
+    return h->check(h->arg, ctx, action, coll.data, coll.len,
+                    amaters_query_kind(q));
+}
+
 static int exec_get(struct amaters_exec *x, struct amaters_qctx *ctx,
                     const Amaters__Query__GetQuery *g,
                     Amaters__Query__QueryResult **out)
@@ -498,6 +553,8 @@ int amaters_exec_query(struct amaters_exec *x, struct amaters_qctx *ctx,
         return amaters_qctx_fail(ctx, AMATERS_EMISSING,
                                  "field 'query' is required");
     rc = q_deadline(ctx);
+    if (rc == 0)
+        rc = q_authorize(ctx, q);
     if (rc)
         return rc;
     pthread_rwlock_rdlock(&x->txn);

@@ -68,6 +68,8 @@ int q_range_bounds(struct amaters_exec *x, struct amaters_qctx *ctx,
                    const Amaters__Query__RangeQuery *r, struct ekey *lo,
                    struct ekey *hi);
 int q_is_admin(const Amaters__Query__GetQuery *g);
+/* Asks ctx's authorization hook whether q may run. */
+int q_authorize(struct amaters_qctx *ctx, const Amaters__Query__Query *q);
 
 /* admin.c: runs an admin command GET. */
 int q_admin(struct amaters_exec *x, struct amaters_qctx *ctx,

@@ -43,8 +43,28 @@ struct amaters_exec_options {
     uint64_t node_id;
 };
 
+/* Actions for authorization (the values of security/rbac.h's
+ * enum amaters_action). */
+#define AMATERS_QACTION_READ 1
+#define AMATERS_QACTION_WRITE 2
+#define AMATERS_QACTION_ADMIN 4
+
+struct amaters_qctx;
+
+/* Authorization hook, consulted before each query touches data (every
+ * query of a batch too). collection is NULL for server-wide actions (admin
+ * commands, whose name is in what). Returns 0 to allow, or
+ * AMATERS_EPERM after setting a message with amaters_qctx_fail. */
+struct amaters_authz_hook {
+    int (*check)(void *arg, struct amaters_qctx *ctx, int action,
+                 const uint8_t *collection, size_t collection_len,
+                 const char *what);
+    void *arg;
+};
+
 /* Per-call context. The caller owns the arena and sets the deadline. */
 struct amaters_qctx {
+    const struct amaters_authz_hook *authz; /* NULL = everything allowed */
     struct amaters_arena *arena;
     uint64_t deadline_ns; /* amaters_now_ns() clock; 0 = no deadline */
     long err_index;       /* batch: index of the failing query, else -1 */

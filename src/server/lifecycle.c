@@ -351,7 +351,8 @@ static void shutdown_all(struct runtime *rt, int sig)
 {
     uint64_t t0 = amaters_now_ns();
     pthread_t th;
-    sigset_t second;
+    /* Static: the detached thread may outlive this frame. */
+    static sigset_t second;
 
     amaters_health_set_phase(AMATERS_PHASE_SHUTTING_DOWN);
     amaters_log(AMATERS_LOG_INFO, "server",

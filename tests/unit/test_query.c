@@ -442,6 +442,68 @@ static void test_admin_stats_verify(void **state)
         AMATERS_EINVAL);
 }
 
+struct seen {
+    int calls;
+    int last_action;
+    char last_coll[32];
+};
+
+static int deny_secret_writes(void *arg, struct amaters_qctx *ctx, int action,
+                              const uint8_t *coll, size_t len,
+                              const char *what)
+{
+    struct seen *s = arg;
+    s->calls++;
+    s->last_action = action;
+    snprintf(s->last_coll, sizeof s->last_coll, "%.*s", (int)len,
+             coll ? (const char *)coll : "");
+    if (action == AMATERS_QACTION_ADMIN ||
+        (action == AMATERS_QACTION_WRITE && len == 6 &&
+         memcmp(coll, "secret", 6) == 0))
+        return amaters_qctx_fail(ctx, AMATERS_EPERM, "denied %s", what);
+    return 0;
+}
+
+static void test_authz_hook(void **state)
+{
+    struct fx *f = *state;
+    struct qbuf b[2];
+    Amaters__Query__QueryResult *r, **res;
+    struct seen seen = {0};
+    struct amaters_authz_hook hook = {deny_secret_writes, &seen};
+    struct amaters_cursor *c = NULL;
+
+    f->ctx.authz = &hook;
+    assert_int_equal(run(f, mk_set(&b[0], "open", "k", "v", 1), &r), 0);
+    assert_int_equal(seen.last_action, AMATERS_QACTION_WRITE);
+    assert_string_equal(seen.last_coll, "open");
+    assert_int_equal(run(f, mk_set(&b[0], "secret", "k", "v", 1), &r),
+                     AMATERS_EPERM);
+    assert_int_equal(run(f, mk_get(&b[0], "secret", "k"), &r), 0);
+    assert_int_equal(seen.last_action, AMATERS_QACTION_READ);
+    assert_int_equal(run(f, mk_get(&b[0], "x", "__admin__:STATS now"), &r),
+                     AMATERS_EPERM);
+    assert_string_equal(f->ctx.err, "denied STATS");
+    /* a batch with one denied write applies nothing */
+    Amaters__Query__Query *qs[] = {mk_set(&b[0], "open", "k2", "v", 1),
+                                   mk_del(&b[1], "secret", "k")};
+    assert_int_equal(amaters_exec_batch(f->x, &f->ctx, qs, 2, 0, &res),
+                     AMATERS_EPERM);
+    assert_int_equal(f->ctx.err_index, 1);
+    f->ctx.authz = NULL;
+    assert_int_equal(run(f, mk_get(&b[0], "open", "k2"), &r), 0);
+    assert_int_equal(r->single->_value_case,
+                     AMATERS__QUERY__SINGLE_RESULT___VALUE__NOT_SET);
+    f->ctx.authz = &hook;
+    int calls = seen.calls;
+    assert_int_equal(amaters_cursor_open(f->x, &f->ctx,
+                                         mk_range(&b[0], "open", "", NULL, -1),
+                                         &c),
+                     0);
+    assert_int_equal(seen.calls, calls + 1);
+    amaters_cursor_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cursor_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_stats_verify, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_authz_hook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
