@@ -74,8 +74,16 @@ static struct rcall *call_new(struct worker *w, enum method m)
 
 static void call_free(struct rcall *c)
 {
-    if (c->counted)
-        rpc_metrics_active(atomic_fetch_sub(&c->w->rpc->active, 1) - 1);
+    if (c->counted) {
+        struct amaters_rpc *r = c->w->rpc;
+        long left = atomic_fetch_sub(&r->active, 1) - 1;
+        rpc_metrics_active(left);
+        if (left == 0 && atomic_load(&r->stopping)) {
+            pthread_mutex_lock(&r->mu);
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
+        }
+    }
     amaters_cursor_close(c->cursor);
     if (c->payload)
         grpc_byte_buffer_destroy(c->payload);
@@ -337,7 +345,10 @@ long amaters_rpc_active_calls(const struct amaters_rpc *r)
     return atomic_load(&r->active);
 }
 
-static bool wait_shutdown(struct amaters_rpc *r, uint64_t timeout_ms)
+/* Waits until the shutdown tag arrived, or (drained) no call is active
+ * any more, or timeout_ms passed. Returns whether the condition held. */
+static bool wait_shutdown(struct amaters_rpc *r, uint64_t timeout_ms,
+                          bool drained)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -348,11 +359,11 @@ static bool wait_shutdown(struct amaters_rpc *r, uint64_t timeout_ms)
         ts.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&r->mu);
-    while (!r->shutdown_done) {
+    while (!r->shutdown_done && !(drained && atomic_load(&r->active) == 0)) {
         if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
             break;
     }
-    bool done = r->shutdown_done;
+    bool done = r->shutdown_done || (drained && atomic_load(&r->active) == 0);
     pthread_mutex_unlock(&r->mu);
     return done;
 }
@@ -380,10 +391,16 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
     if (r->server && threads) {
         grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,
                                         &r->shutdown_tag);
-        if (!wait_shutdown(r, timeout_ms)) {
+        /* Drain: wait for the calls in flight (bounded). gRPC core would
+         * then still keep idle connections for a GOAWAY round trip; once
+         * nothing is in flight there is nothing to wait for, so after a
+         * short grace period for calls already on the wire, the remaining
+         * connections are closed. */
+        if (!wait_shutdown(r, timeout_ms, true))
             cancelled = atomic_load(&r->active);
+        if (!wait_shutdown(r, 100, false)) {
             grpc_server_cancel_all_calls(r->server);
-            wait_shutdown(r, 5000);
+            wait_shutdown(r, 5000, false);
         }
     } else if (r->server && r->started) {
         grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,

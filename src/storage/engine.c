@@ -8,8 +8,7 @@
 #include "storage/engine.h"
 
 #ifdef AMATERS_HAVE_ROCKSDB
-/* Declared here until engine.h gains it; defined in engine_rocks.c. */
-extern const struct amaters_engine_ops amaters_engine_lsm_ops;
+#include "storage/engine_rocks.h" /* amaters_engine_lsm_ops */
 #endif
 
 static const struct amaters_engine_ops *const engines[] = {
