@@ -87,6 +87,12 @@ enum amaters_jwt_algorithm {
     AMATERS_JWT_EDDSA,
 };
 
+enum amaters_audit_fsync_mode {
+    AMATERS_AUDIT_FSYNC_MODE_NONE,
+    AMATERS_AUDIT_FSYNC_MODE_ALWAYS,
+    AMATERS_AUDIT_FSYNC_MODE_INTERVAL,
+};
+
 enum amaters_authz_mode {
     AMATERS_AUTHZ_DENY_BY_DEFAULT,
     AMATERS_AUTHZ_ALLOW_BY_DEFAULT,
@@ -137,6 +143,10 @@ struct amaters_config {
         int64_t max_key_bytes;
         int64_t max_value_bytes;
         int64_t max_batch_queries;
+        int64_t rps;          /* per principal (or peer IP); 0 = no limit */
+        int64_t burst;        /* 0 = same as rps */
+        int64_t global_rps;   /* all calls; 0 = no limit */
+        int64_t global_burst; /* 0 = same as global_rps */
     } limits;
     struct amaters_config_query {
         int64_t stream_batch_size;
@@ -198,6 +208,7 @@ struct amaters_config {
             char *keys_file;
             char *header_name;
             bool hash_keys;
+            char *hash_secret; /* secret: HMAC key of key_hash */
         } api_key;
     } auth;
     struct amaters_config_authz {
@@ -209,6 +220,9 @@ struct amaters_config {
         enum amaters_authz_mode default_mode_id;
         bool audit_enabled;
         char *audit_log_path;
+        char *audit_fsync;
+        enum amaters_audit_fsync_mode audit_fsync_id;
+        int64_t audit_fsync_interval_ms;
     } authz;
 };
 

@@ -54,6 +54,8 @@ static const char *const methods[] = {"mtls", "jwt", "api_key", NULL};
 static const char *const algorithms[] = {
     "HS256", "HS384", "HS512", "RS256", "RS384",
     "RS512", "ES256", "ES384", "EdDSA", NULL};
+static const char *const fsync_modes[] = {"none", "always", "interval",
+                                          NULL};
 static const char *const authz_modes[] = {"deny-by-default",
                                           "allow-by-default", NULL};
 
@@ -127,6 +129,16 @@ const struct cfg_field cfg_fields[] = {
         2147483647, RELOAD, "Largest stored value."),
     INT("limits.max_batch_queries", limits.max_batch_queries, 10000, 1,
         1000000, RELOAD, "Most queries in one ExecuteBatch call."),
+    INT("limits.rps", limits.rps, 0, 0, 10000000, 0,
+        "Calls per second allowed to each principal (each peer IP when "
+        "anonymous); 0 = no limit. Over it: RESOURCE_EXHAUSTED with a "
+        "retry-after trailer."),
+    INT("limits.burst", limits.burst, 0, 0, 10000000, 0,
+        "Bucket size of the per-principal limit; 0 = same as rps."),
+    INT("limits.global_rps", limits.global_rps, 0, 0, 10000000, 0,
+        "Calls per second allowed in total; 0 = no limit."),
+    INT("limits.global_burst", limits.global_burst, 0, 0, 10000000, 0,
+        "Bucket size of the global limit; 0 = same as global_rps."),
 
     /* [query] */
     INT("query.stream_batch_size", query.stream_batch_size, 100, 1, 100000,
@@ -233,6 +245,11 @@ const struct cfg_field cfg_fields[] = {
         0, "Request metadata key carrying the API key (any case)."),
     BOOL("auth.api_key.hash_keys", auth.api_key.hash_keys, 1, 0,
          "Keys in keys_file are SHA-256 hashes, not plain keys."),
+    STR("auth.api_key.hash_secret", auth.api_key.hash_secret, "",
+        CFG_SECRET,
+        "Server secret: key_hash values are base64 HMAC-SHA-256(secret, "
+        "key); the original's plain SHA-256 form is accepted too. Never "
+        "logged or shown."),
 
     /* [authz] */
     BOOL("authz.enabled", authz.enabled, 0, 0,
@@ -250,6 +267,11 @@ const struct cfg_field cfg_fields[] = {
          "Append every authorization decision to audit_log_path."),
     STR("authz.audit_log_path", authz.audit_log_path, "./data/audit.jsonl", 0,
         "Audit log, one JSON object per line."),
+    ENUM("authz.audit_fsync", authz.audit_fsync, "interval", fsync_modes, 0,
+         "When the audit log is synced: after every record (always), every "
+         "audit_fsync_interval_ms (interval), or never (none)."),
+    INT("authz.audit_fsync_interval_ms", authz.audit_fsync_interval_ms, 1000,
+        1, 60000, 0, "Sync interval of the audit log in interval mode."),
 };
 
 const size_t cfg_nfields = sizeof(cfg_fields) / sizeof(cfg_fields[0]);

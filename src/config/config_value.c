@@ -21,8 +21,15 @@
 
 #define QUOTE_MAX 60
 
-_Static_assert(sizeof(enum amaters_wal_sync_mode) == sizeof(int) &&
-                   sizeof(enum amaters_config_log_level) == sizeof(int),
+/* The _id fields are written through int pointers. */
+_Static_assert(sizeof(enum amaters_storage_engine) == sizeof(int) &&
+                   sizeof(enum amaters_wal_sync_mode) == sizeof(int) &&
+                   sizeof(enum amaters_compaction_strategy) == sizeof(int) &&
+                   sizeof(enum amaters_config_log_level) == sizeof(int) &&
+                   sizeof(enum amaters_config_log_format) == sizeof(int) &&
+                   sizeof(enum amaters_jwt_algorithm) == sizeof(int) &&
+                   sizeof(enum amaters_authz_mode) == sizeof(int) &&
+                   sizeof(enum amaters_audit_fsync_mode) == sizeof(int),
                "enum _id fields are stored as int");
 
 static void *at(const struct amaters_config *cfg, size_t off)
@@ -257,38 +264,12 @@ static int allowed_index(const struct cfg_field *f, const char *s)
     return -1;
 }
 
-/* True when s is valid UTF-8 (so that a dump of it is valid TOML). */
-static bool valid_utf8(const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned long cp;
-    size_t need, k;
-
-    while (*u != '\0') {
-        if (*u < 0x80) {
-            u++;
-            continue;
-        }
-        need = *u >= 0xF0 ? 3 : *u >= 0xE0 ? 2 : 1;
-        if (*u < 0xC2 || *u > 0xF4)
-            return false;
-        cp = *u & (0x3F >> need);
-        for (k = 1; k <= need; k++) {
-            if ((u[k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (u[k] & 0x3F);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return false;
-        u += need + 1;
-    }
-    return true;
-}
-
 static int check_string(const struct cfg_field *f, const char *s)
 {
-    if (s == NULL || !valid_utf8(s))
+    size_t len = s != NULL ? strlen(s) : 0;
+
+    /* Valid UTF-8 only, so that a dump of it is valid TOML. */
+    if (s == NULL || amaters_toml_utf8_prefix(s, len) != len)
         return AMATERS_ECONFIG;
     if (f->check != NULL && f->check(s) != 0)
         return AMATERS_ECONFIG;

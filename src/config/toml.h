@@ -118,7 +118,8 @@ int amaters_toml_parse_file(const char *path,
                             struct amaters_toml_value **root, char *err,
                             size_t errlen);
 
-/* Frees v and everything below it. NULL is ignored. */
+/* Frees v and everything below it, overwriting strings first (a config
+ * file may hold secrets). NULL is ignored. */
 void amaters_toml_free(struct amaters_toml_value *v);
 
 /*
@@ -149,6 +150,11 @@ size_t amaters_toml_array_count(const struct amaters_toml_value *array);
  * not an array. The result is owned by the tree. */
 const struct amaters_toml_value *
 amaters_toml_array_at(const struct amaters_toml_value *array, size_t i);
+
+/* Returns the length of the longest prefix of s[0..len) that is valid
+ * UTF-8 (len when all of it is). Overlong forms, surrogates and values
+ * above U+10FFFF are invalid. */
+size_t amaters_toml_utf8_prefix(const char *s, size_t len);
 
 /* Returns a static English name for type ("string", "integer",
  * "offset date-time", ...). */

@@ -65,48 +65,65 @@ int toml_too_deep(struct toml_parser *p, int line, int col)
                       AMATERS_TOML_MAX_DEPTH);
 }
 
+/* Length of the UTF-8 sequence starting at s[0] (n bytes available), or
+ * 0 when it is not valid: overlong forms, surrogates and values above
+ * U+10FFFF are refused. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t need, k;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        need = 1;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        need = 2;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        need = 3;
+    else
+        return 0;
+    if (s[0] == 0xE0)
+        lo = 0xA0;
+    else if (s[0] == 0xED)
+        hi = 0x9F;
+    else if (s[0] == 0xF0)
+        lo = 0x90;
+    else if (s[0] == 0xF4)
+        hi = 0x8F;
+    for (k = 1; k <= need; k++) {
+        if (k >= n || s[k] < (k == 1 ? lo : 0x80) ||
+            s[k] > (k == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return need + 1;
+}
+
+size_t amaters_toml_utf8_prefix(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, n;
+
+    while (i < len) {
+        n = utf8_seq_len(u + i, len - i);
+        if (n == 0)
+            break;
+        i += n;
+    }
+    return i;
+}
+
 /* Checks the whole input is UTF-8; reports the first bad byte. */
 static int check_utf8(struct toml_parser *p)
 {
-    const unsigned char *s = (const unsigned char *)p->src;
-    size_t i = 0, need, k;
-    unsigned char lo, hi;
+    size_t ok = amaters_toml_utf8_prefix(p->src, p->len);
 
-    while (i < p->len) {
-        lo = 0x80;
-        hi = 0xBF;
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        if (s[i] >= 0xC2 && s[i] <= 0xDF)
-            need = 1;
-        else if (s[i] >= 0xE0 && s[i] <= 0xEF)
-            need = 2;
-        else if (s[i] >= 0xF0 && s[i] <= 0xF4)
-            need = 3;
-        else
-            goto bad;
-        if (s[i] == 0xE0)
-            lo = 0xA0;
-        else if (s[i] == 0xED)
-            hi = 0x9F;
-        else if (s[i] == 0xF0)
-            lo = 0x90;
-        else if (s[i] == 0xF4)
-            hi = 0x8F;
-        for (k = 1; k <= need; k++) {
-            if (i + k >= p->len || s[i + k] < (k == 1 ? lo : 0x80) ||
-                s[i + k] > (k == 1 ? hi : 0xBF))
-                goto bad;
-        }
-        i += need + 1;
-    }
-    return 0;
-bad:
-    toml_advance(p, i);
+    if (ok == p->len)
+        return 0;
+    toml_advance(p, ok);
     return toml_error(p, AMATERS_EPARSE, p->line, p->col,
-                      "invalid UTF-8 byte 0x%02X", s[i]);
+                      "invalid UTF-8 byte 0x%02X",
+                      (unsigned char)p->src[ok]);
 }
 
 /* ---- whitespace, comments, line ends ---- */
@@ -447,6 +464,7 @@ int amaters_toml_parse_file(const char *path,
     fclose(f);
     if (rv == 0)
         rv = amaters_toml_parse(text, len, path, root, err, errlen);
-    amaters_free(text);
+    if (text != NULL)
+        amaters_free_secret(text, len);
     return rv;
 }

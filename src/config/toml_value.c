@@ -36,7 +36,9 @@ void amaters_toml_free(struct amaters_toml_value *v)
         return;
     switch (v->type) {
     case AMATERS_TOML_STRING:
-        amaters_free(v->u.string.ptr);
+        /* Configuration files hold secrets: wipe every string. */
+        if (v->u.string.ptr != NULL)
+            amaters_free_secret(v->u.string.ptr, v->u.string.len);
         break;
     case AMATERS_TOML_ARRAY:
         for (i = 0; i < v->u.array.count; i++)

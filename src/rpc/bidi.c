@@ -41,7 +41,7 @@ static void answer(struct rcall *c)
     uint64_t t0 = amaters_now_ns();
 
     amaters_arena_reset(c->arena);
-    amaters_qctx_init(&c->qctx, c->arena);
+    rpc_qctx_reset(c);
     int rc = rpc_decode(c, c->payload,
                         &amaters__aql__query_request__descriptor, &m);
     grpc_byte_buffer_destroy(c->payload);

@@ -244,3 +244,29 @@ void rpc_metrics_active(long n)
     if (m_active)
         amaters_gauge_set(m_active, (double)n);
 }
+
+void rpc_send_status_retry(struct rcall *c, grpc_status_code st,
+                           const char *msg, uint32_t retry_after)
+{
+    grpc_op ops[3];
+    grpc_metadata md;
+    char secs[16];
+    grpc_slice details = grpc_slice_from_copied_string(msg ? msg : "");
+
+    snprintf(secs, sizeof secs, "%u", retry_after);
+    md.key = grpc_slice_from_static_string("retry-after");
+    md.value = grpc_slice_from_copied_string(secs);
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->sent_initial = true;
+    ops[1].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[1].data.send_status_from_server.status = st;
+    ops[1].data.send_status_from_server.status_details = &details;
+    ops[1].data.send_status_from_server.trailing_metadata_count = 1;
+    ops[1].data.send_status_from_server.trailing_metadata = &md;
+    ops[2].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[2].data.recv_close_on_server.cancelled = &c->cancelled;
+    rpc_start_batch(c, ops, 3, &c->t_done);
+    grpc_slice_unref(details);
+    grpc_slice_unref(md.value);
+}

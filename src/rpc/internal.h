@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "query/query.h"
+#include "rpc/auth.h"
 #include "rpc/rpc.h"
 
 enum method {
@@ -88,6 +89,9 @@ struct rcall {
     uint64_t started_ns;
     struct amaters_arena *arena;
     struct amaters_qctx qctx;
+    struct amaters_call_identity identity;
+    struct amaters_authz_hook hook;
+    bool admitted; /* identity filled by the gate */
     struct rtag t_new, t_done, t_send, t_recv, t_close;
     /* ExecuteStream */
     struct amaters_cursor *cursor;
@@ -105,6 +109,9 @@ void rpc_call_unref(struct rcall *c);
 void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
                      struct rtag *tag);
 
+/* server.c: resets the call's query context (keeps the authz hook). */
+void rpc_qctx_reset(struct rcall *c);
+
 /* codec.c */
 int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
                const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
@@ -114,6 +121,9 @@ Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
                                           const char *prefix);
 void rpc_send_status(struct rcall *c, grpc_status_code st, const char *msg,
                      struct rtag *tag);
+/* Ends a unary-style call with st and a `retry-after: N` trailer. */
+void rpc_send_status_retry(struct rcall *c, grpc_status_code st,
+                           const char *msg, uint32_t retry_after);
 void rpc_metrics_request(enum method m, const char *outcome,
                          uint64_t started_ns, size_t in, size_t out);
 void rpc_metrics_query(const char *kind, const char *outcome,

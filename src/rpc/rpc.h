@@ -19,6 +19,8 @@
 
 struct amaters_exec;
 struct amaters_rpc;
+struct amaters_gate;
+typedef struct grpc_server_credentials grpc_server_credentials;
 
 struct amaters_rpc_options {
     const char *bind_address;     /* "host:port"; port 0 = ephemeral */
@@ -27,7 +29,13 @@ struct amaters_rpc_options {
     unsigned keepalive_interval_secs;
     unsigned connection_timeout_secs;
     uint32_t default_timeout_ms;  /* when a request has none; 0 = none */
-    unsigned max_connections;     /* accepted connections at once */
+    unsigned max_connections;     /* calls in flight at once */
+    /* TLS credentials (borrowed; gRPC takes its own reference), or NULL
+     * for plaintext. */
+    grpc_server_credentials *creds;
+    /* Authentication, rate limits and authorization (borrowed, must
+     * outlive the server), or NULL when all are off. */
+    struct amaters_gate *gate;
 };
 
 /* Binds and starts serving. *out is owned by the caller (amaters_rpc_stop

@@ -72,8 +72,17 @@ static struct rcall *call_new(struct worker *w, enum method m)
     return c;
 }
 
+void rpc_qctx_reset(struct rcall *c)
+{
+    amaters_qctx_init(&c->qctx, c->arena);
+    if (c->admitted)
+        c->qctx.authz = &c->hook;
+}
+
 static void call_free(struct rcall *c)
 {
+    if (c->admitted)
+        amaters_call_identity_clear(&c->identity);
     if (c->counted) {
         struct amaters_rpc *r = c->w->rpc;
         long left = atomic_fetch_sub(&r->active, 1) - 1;
@@ -139,6 +148,35 @@ int rpc_arm(struct worker *w, enum method m)
     return 0;
 }
 
+/* Runs the gate; on refusal answers the call and returns false. */
+static bool admit(struct rcall *c)
+{
+    struct amaters_rpc *r = c->w->rpc;
+    char why[256];
+    uint32_t retry = 0;
+    int rc = amaters_gate_admit(r->opts.gate, c->call, &c->md, &c->identity,
+                                &retry, why, sizeof why);
+    if (rc == 0) {
+        c->admitted = true;
+        c->hook = (struct amaters_authz_hook){amaters_gate_check,
+                                              &c->identity};
+        rpc_qctx_reset(c);
+        return true;
+    }
+    if (rc == AMATERS_EOVERLOAD) {
+        rpc_metrics_request(c->method, "rate_limited", c->started_ns, 0, 0);
+        rpc_send_status_retry(c, GRPC_STATUS_RESOURCE_EXHAUSTED, why, retry);
+        return false;
+    }
+    rpc_metrics_request(c->method, "unauthenticated", c->started_ns, 0, 0);
+    rpc_send_status(c,
+                    rc == AMATERS_EAUTH ? GRPC_STATUS_UNAUTHENTICATED
+                                        : GRPC_STATUS_INTERNAL,
+                    rc == AMATERS_EAUTH ? why : "authentication failed",
+                    &c->t_done);
+    return false;
+}
+
 static void on_new(struct rcall *c, bool ok)
 {
     struct amaters_rpc *r = c->w->rpc;
@@ -163,6 +201,8 @@ static void on_new(struct rcall *c, bool ok)
                         &c->t_done);
         return;
     }
+    if (r->opts.gate && !admit(c))
+        return;
     switch (c->method) {
     case M_STREAM:
         rpc_stream_start(c);
@@ -310,9 +350,11 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
                                : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
             0);
     }
-    creds = grpc_insecure_server_credentials_create();
+    creds = opts->creds ? opts->creds
+                        : grpc_insecure_server_credentials_create();
     r->port = grpc_server_add_http2_port(r->server, opts->bind_address, creds);
-    grpc_server_credentials_release(creds);
+    if (opts->creds == NULL)
+        grpc_server_credentials_release(creds);
     if (r->port <= 0) {
         snprintf(err, errlen,
                  "gRPC: cannot listen on %s (address in use, not local, or "

@@ -68,7 +68,7 @@ int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
     int rc;
 
     amaters__aql__query_response__init(resp);
-    amaters_qctx_init(&c->qctx, c->arena);
+    rpc_qctx_reset(c);
     if (req == NULL) {
         rc = AMATERS_EPARSE;
     } else {
@@ -77,6 +77,7 @@ int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
                          req->timeout_ms);
         if (req->_request_id_case ==
             AMATERS__AQL__QUERY_REQUEST___REQUEST_ID_REQUEST_ID) {
+            c->identity.request_id = req->request_id;
             resp->_request_id_case =
                 AMATERS__AQL__QUERY_RESPONSE___REQUEST_ID_REQUEST_ID;
             resp->request_id = req->request_id;
@@ -159,6 +160,7 @@ static void do_batch(struct rcall *c)
                          req->timeout_ms);
         if (req->_request_id_case ==
             AMATERS__AQL__BATCH_REQUEST___REQUEST_ID_REQUEST_ID) {
+            c->identity.request_id = req->request_id;
             resp._request_id_case =
                 AMATERS__AQL__BATCH_RESPONSE___REQUEST_ID_REQUEST_ID;
             resp.request_id = req->request_id;

@@ -32,7 +32,9 @@
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "query/query.h"
+#include "rpc/auth.h"
 #include "rpc/rpc.h"
+#include "security/tls.h"
 #include "storage/engine.h"
 
 struct runtime {
@@ -44,6 +46,9 @@ struct runtime {
     struct amaters_engine *engine;
     struct amaters_exec *exec;
     struct amaters_rpc *rpc;
+    struct amaters_tls *tls;
+    grpc_server_credentials *creds;
+    struct amaters_gate *gate;
     sigset_t sigs;
     char grpc_addr[300], http_addr[300];
     uint64_t started_ns;
@@ -103,18 +108,11 @@ static int check_data_dir(const char *dir)
  * without them (fail closed). */
 static int check_supported(const struct amaters_config *cfg)
 {
-    if (cfg->network.tls_enabled)
-        return fail("network.tls_enabled = true, but TLS is not available "
-                    "in this build yet; refusing to serve plaintext. Set "
-                    "network.tls_enabled = false (and keep the server on "
-                    "loopback)");
-    if (cfg->auth.enabled)
-        return fail("auth.enabled = true, but authentication is not "
-                    "available in this build yet; refusing to serve without "
-                    "it. Set auth.enabled = false");
-    if (cfg->authz.enabled)
-        return fail("authz.enabled = true, but authorization is not "
-                    "available in this build yet. Set authz.enabled = false");
+    if ((cfg->auth.methods_mask & AMATERS_AUTH_METHOD_MTLS) &&
+        cfg->auth.enabled && !cfg->network.tls_enabled)
+        return fail("auth.methods includes \"mtls\" but "
+                    "network.tls_enabled = false: client certificates need "
+                    "TLS");
     if (cfg->cluster.enabled)
         return fail("cluster.enabled = true, but clustering is not available "
                     "in this build yet. Set cluster.enabled = false");
@@ -274,6 +272,46 @@ static int start_storage(struct runtime *rt)
     return 0;
 }
 
+static int start_security(struct runtime *rt)
+{
+    const struct amaters_config *c = &rt->cfg;
+    char err[1024];
+    if (c->network.tls_enabled) {
+        struct amaters_tls_options o = {
+            .cert_path = c->network.tls_cert,
+            .key_path = c->network.tls_key,
+            .ca_path = c->network.tls_ca,
+            .ca_dir = c->auth.mtls.ca_certs_dir,
+            .require_client_cert = c->network.require_client_cert,
+            .crl_path = c->auth.mtls.crl_path,
+            .allowed_orgs = (const char *const *)c->auth.mtls.allowed_organizations,
+            .n_allowed_orgs = c->auth.mtls.allowed_organizations_count,
+        };
+        if (amaters_tls_create(&o, &rt->tls, err, sizeof err))
+            return fail("TLS: %s", err);
+        rt->creds = amaters_tls_server_credentials(rt->tls);
+        if (rt->creds == NULL)
+            return fail("TLS: cannot create server credentials");
+    }
+    if (c->auth.enabled || c->authz.enabled || c->authz.audit_enabled ||
+        c->limits.rps || c->limits.global_rps) {
+        if (amaters_gate_create(c, rt->tls, &rt->gate, err, sizeof err))
+            return fail("security: %s", err);
+    }
+    amaters_log(AMATERS_LOG_INFO, "server",
+                "security: tls %s%s, authentication %s, authorization %s, "
+                "audit %s, rate limits %s",
+                c->network.tls_enabled ? "on" : "off",
+                c->network.require_client_cert ? " (client certificates "
+                                                 "required)"
+                                               : "",
+                c->auth.enabled ? "on" : "off",
+                c->authz.enabled ? "on" : "off",
+                c->authz.audit_enabled ? "on" : "off",
+                c->limits.rps || c->limits.global_rps ? "on" : "off");
+    return 0;
+}
+
 static int start_rpc(struct runtime *rt)
 {
     char err[512];
@@ -290,6 +328,8 @@ static int start_rpc(struct runtime *rt)
             (unsigned)rt->cfg.network.connection_timeout_secs,
         .default_timeout_ms = (uint32_t)rt->cfg.query.default_timeout_ms,
         .max_connections = (unsigned)rt->cfg.server.max_connections,
+        .creds = rt->creds,
+        .gate = rt->gate,
     };
     amaters_health_set_component("grpc", AMATERS_COMPONENT_DOWN, "starting");
     if (amaters_rpc_start(&o, rt->exec, &rt->rpc, err, sizeof err))
@@ -384,6 +424,10 @@ static void teardown(struct runtime *rt)
 {
     if (rt->rpc)
         amaters_rpc_stop(rt->rpc, 0);
+    amaters_gate_free(rt->gate);
+    if (rt->creds)
+        grpc_server_credentials_release(rt->creds);
+    amaters_tls_free(rt->tls);
     amaters_exec_destroy(rt->exec);
     amaters_engine_close(rt->engine);
     amaters_health_set_phase(AMATERS_PHASE_STOPPED);
@@ -403,7 +447,8 @@ static int start_everything(struct runtime *rt)
     amaters_health_set_phase(AMATERS_PHASE_STARTING);
     register_build_info();
     amaters_metrics_add_collector(collect_cb, rt);
-    if (start_http(rt) || start_storage(rt) || start_rpc(rt))
+    if (start_http(rt) || start_security(rt) || start_storage(rt) ||
+        start_rpc(rt))
         return -1;
     write_pid_file(rt);
     amaters_health_set_phase(AMATERS_PHASE_SERVING);

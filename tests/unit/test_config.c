@@ -847,8 +847,8 @@ static void test_dump_round_trip(void **state)
     text = dump(&cfg);
     assert_null(strstr(text, "fixture-secret-value"));
     assert_non_null(strstr(text, "\nsecret = \"<redacted>\"\n"));
-    assert_non_null(strstr(
-        text, "\ndata_dir = \"a \\\"quoted\\\" \\\\ path\\twith\\nnewline\"\n"));
+    assert_non_null(strstr(text, "\ndata_dir = \"a \\\"quoted\\\" \\\\ "
+                                 "path\\twith\\nnewline\"\n"));
     assert_non_null(strstr(text, "\nlevel = \"warn\"\n"));
     assert_int_equal(amaters_config_init_defaults(&back), 0);
     if (amaters_config_load_buffer(&back, text, strlen(text), "dump", err,

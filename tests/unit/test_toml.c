@@ -232,14 +232,16 @@ static const struct valid_case valid_cases[] = {
     {"true = 1\nfalse = 2\ninf = 3\nnan = 4",
      "{\"true\":1,\"false\":2,\"inf\":3,\"nan\":4}"},
     /* basic strings and escapes */
-    {"s = \"a\\b\\t\\n\\f\\r\\\"\\\\z\"", "{\"s\":\"a\\x08\\x09\\x0A\\x0C\\x0D\\\"\\\\z\"}"},
+    {"s = \"a\\b\\t\\n\\f\\r\\\"\\\\z\"",
+     "{\"s\":\"a\\x08\\x09\\x0A\\x0C\\x0D\\\"\\\\z\"}"},
     {"s = \"\\u0041\\u00E9\\u20AC\\U0001F600\"",
      "{\"s\":\"A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"}"},
     {"s = \"\\u0000x\"", "{\"s\":\"\\x00x\"}"},
     {"s = \"\\uD7FF\\uE000\\U0010FFFF\"",
      "{\"s\":\"\xED\x9F\xBF\xEE\x80\x80\xF4\x8F\xBF\xBF\"}"},
     {"s = \"tab\there\"", "{\"s\":\"tab\\x09here\"}"},
-    {"s = \"\xE6\x97\xA5\xE6\x9C\xAC\"", "{\"s\":\"\xE6\x97\xA5\xE6\x9C\xAC\"}"},
+    {"s = \"\xE6\x97\xA5\xE6\x9C\xAC\"",
+     "{\"s\":\"\xE6\x97\xA5\xE6\x9C\xAC\"}"},
     {"s = \"'\"", "{\"s\":\"'\"}"},
     /* literal strings */
     {"s = 'C:\\Users\\x'", "{\"s\":\"C:\\\\Users\\\\x\"}"},
@@ -274,7 +276,8 @@ static const struct valid_case valid_cases[] = {
     {"a = 0xDEADBEEF\nb = 0xdead_beef\nc = 0x0\nd = 0x00_01",
      "{\"a\":3735928559,\"b\":3735928559,\"c\":0,\"d\":1}"},
     {"a = 0x7FFFFFFFFFFFFFFF", "{\"a\":9223372036854775807}"},
-    {"a = 0o01234567\nb = 0o755\nc = 0o7_7", "{\"a\":342391,\"b\":493,\"c\":63}"},
+    {"a = 0o01234567\nb = 0o755\nc = 0o7_7",
+     "{\"a\":342391,\"b\":493,\"c\":63}"},
     {"a = 0b11010110\nb = 0b1_0\nc = 0b0", "{\"a\":214,\"b\":2,\"c\":0}"},
     /* floats */
     {"a = 1.0\nb = 3.1415\nc = -0.01\nd = +1.5",
@@ -810,6 +813,35 @@ static void test_error_buffer_handling(void **state)
     amaters_toml_free(root);
 }
 
+static void test_utf8_prefix(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t want;
+    } cases[] = {
+        {"", 0},
+        {"plain ascii", 11},
+        {"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", 9},
+        {"ab\xC3", 2},            /* truncated sequence */
+        {"ab\xC3(", 2},           /* bad continuation */
+        {"a\xC1\xBF", 1},         /* overlong two-byte form */
+        {"a\xE0\x9F\xBF", 1},     /* overlong three-byte form */
+        {"a\xED\x9F\xBF\xED\xA0\x80", 4}, /* U+D7FF ok, U+D800 not */
+        {"a\xF4\x8F\xBF\xBF\xF4\x90", 5}, /* U+10FFFF ok, above not */
+        {"a\x80", 1},             /* lone continuation byte */
+        {"a\xFE", 1},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(amaters_toml_utf8_prefix(cases[i].s,
+                                                  strlen(cases[i].s)),
+                         cases[i].want);
+    /* Only len bytes are looked at. */
+    assert_int_equal(amaters_toml_utf8_prefix("ab\xFF", 2), 2);
+}
+
 /* ---- size and depth ---- */
 
 static char *nested(const char *head, const char *open, const char *close,
@@ -1014,6 +1046,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accessors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_buffer_handling, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_utf8_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_file, setup, teardown),

@@ -1,0 +1,356 @@
+/*
+ * auth.c - the call gate: authentication, rate limits, authorization and
+ * audit records (see auth.h).
+ *
+ * Credentials are tried in this order: a JWT bearer token
+ * (`authorization: Bearer ...`), an API key (header auth.api_key
+ * .header_name), then the mTLS client certificate. The first credential
+ * present decides: a bad token is rejected, never downgraded to anonymous.
+ * A call without credentials is rejected when auth.reject_unauthenticated,
+ * else it runs as anonymous with authz.default_role.
+ */
+#include "rpc/auth.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+
+#include "config/config.h"
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "core/timeutil.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "security/apikey.h"
+#include "security/audit.h"
+#include "security/jwt.h"
+#include "security/ratelimit.h"
+#include "security/rbac.h"
+#include "security/tls.h"
+
+struct amaters_gate {
+    bool auth_enabled;
+    bool authz_enabled;
+    bool reject_unauthenticated;
+    unsigned methods; /* AMATERS_AUTH_METHOD_* */
+    char api_key_header[64];
+    bool have_jwt;
+    struct amaters_jwt_config jwt;
+    struct amaters_apikey_store *keys;
+    struct amaters_rbac *rbac;
+    struct amaters_audit *audit;
+    struct amaters_ratelimit *rl;
+    struct amaters_tls *tls;
+};
+
+static void count_auth(const char *method, const char *result)
+{
+    static const char *const labels[] = {"method", "result"};
+    const char *values[] = {method, result};
+    struct amaters_metric_family *f = amaters_metrics_family(
+        AMATERS_METRIC_COUNTER, "amaters_auth_results_total",
+        "Authentication results by method and result", labels, 2, NULL, 0);
+    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
+    if (m)
+        amaters_counter_add(m, 1);
+}
+
+static void count_denied(const char *action)
+{
+    static const char *const labels[] = {"action"};
+    const char *values[] = {action};
+    struct amaters_metric_family *f = amaters_metrics_family(
+        AMATERS_METRIC_COUNTER, "amaters_authz_denied_total",
+        "Queries refused by authorization, by action", labels, 1, NULL, 0);
+    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
+    if (m)
+        amaters_counter_add(m, 1);
+}
+
+static void count_limited(void)
+{
+    struct amaters_metric *m = amaters_metrics_simple(
+        AMATERS_METRIC_COUNTER, "amaters_rate_limited_total",
+        "Calls refused by the rate limits");
+    if (m)
+        amaters_counter_add(m, 1);
+}
+
+static int load_keys(struct amaters_gate *g, const struct amaters_config *cfg,
+                     char *err, size_t errlen)
+{
+    const struct amaters_config_auth_api_key *k = &cfg->auth.api_key;
+    const char *secret = k->hash_secret;
+    size_t n = strlen(k->header_name);
+    if (n == 0 || n >= sizeof g->api_key_header) {
+        snprintf(err, errlen, "auth.api_key.header_name: bad length");
+        return AMATERS_ECONFIG;
+    }
+    for (size_t i = 0; i <= n; i++)
+        g->api_key_header[i] = (char)tolower((unsigned char)k->header_name[i]);
+    return amaters_apikey_store_load(&g->keys, k->keys_file, secret,
+                                     k->hash_keys ? strlen(secret) : 0, err,
+                                     errlen);
+}
+
+static int open_audit(struct amaters_gate *g, const struct amaters_config *cfg,
+                      char *err, size_t errlen)
+{
+    /* indexed by enum amaters_audit_fsync_mode */
+    static const enum amaters_audit_fsync modes[] = {
+        AMATERS_AUDIT_FSYNC_NONE, AMATERS_AUDIT_FSYNC_EVERY,
+        AMATERS_AUDIT_FSYNC_INTERVAL};
+    struct amaters_audit_options o = {
+        .path = cfg->authz.audit_log_path,
+        .fsync = modes[cfg->authz.audit_fsync_id],
+        .fsync_interval_ms = (uint32_t)cfg->authz.audit_fsync_interval_ms,
+    };
+    return amaters_audit_open(&g->audit, &o, err, errlen);
+}
+
+int amaters_gate_create(const struct amaters_config *cfg,
+                        struct amaters_tls *tls, struct amaters_gate **out,
+                        char *err, size_t errlen)
+{
+    struct amaters_gate *g = amaters_calloc(1, sizeof *g);
+    int rc = 0;
+    if (g == NULL)
+        return AMATERS_ENOMEM;
+    g->auth_enabled = cfg->auth.enabled;
+    g->authz_enabled = cfg->authz.enabled;
+    g->reject_unauthenticated = cfg->auth.reject_unauthenticated;
+    g->methods = cfg->auth.methods_mask;
+    g->tls = tls;
+    if (g->auth_enabled && (g->methods & AMATERS_AUTH_METHOD_JWT)) {
+        rc = amaters_jwt_config_load(&g->jwt, &cfg->auth.jwt, err, errlen);
+        g->have_jwt = rc == 0;
+    }
+    if (rc == 0 && g->auth_enabled &&
+        (g->methods & AMATERS_AUTH_METHOD_API_KEY))
+        rc = load_keys(g, cfg, err, errlen);
+    if (rc == 0 && (g->auth_enabled || g->authz_enabled))
+        rc = amaters_rbac_load_config(&g->rbac, &cfg->authz, err, errlen);
+    if (rc == 0 && cfg->authz.audit_enabled)
+        rc = open_audit(g, cfg, err, errlen);
+    if (rc == 0 && (cfg->limits.rps || cfg->limits.global_rps)) {
+        struct amaters_ratelimit_options o = {
+            .rps = (uint32_t)cfg->limits.rps,
+            .burst = (uint32_t)cfg->limits.burst,
+            .global_rps = (uint32_t)cfg->limits.global_rps,
+            .global_burst = (uint32_t)cfg->limits.global_burst,
+        };
+        rc = amaters_ratelimit_new(&g->rl, &o);
+    }
+    if (rc) {
+        amaters_gate_free(g);
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+void amaters_gate_free(struct amaters_gate *g)
+{
+    if (g == NULL)
+        return;
+    if (g->have_jwt)
+        amaters_jwt_config_free(&g->jwt);
+    amaters_apikey_store_free(g->keys);
+    amaters_rbac_free(g->rbac);
+    if (g->audit)
+        amaters_audit_close(g->audit);
+    amaters_ratelimit_free(g->rl);
+    amaters_free(g);
+}
+
+bool amaters_gate_auth_enabled(const struct amaters_gate *g)
+{
+    return g && g->auth_enabled;
+}
+
+void amaters_call_identity_clear(struct amaters_call_identity *id)
+{
+    amaters_principal_free(&id->principal);
+}
+
+/* Copies the value of metadata key (lowercase) into a new string, or
+ * returns NULL when absent. */
+static char *md_get(const grpc_metadata_array *md, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < md->count; i++) {
+        const grpc_metadata *m = &md->metadata[i];
+        if (GRPC_SLICE_LENGTH(m->key) == klen &&
+            memcmp(GRPC_SLICE_START_PTR(m->key), key, klen) == 0)
+            return amaters_strndup((const char *)GRPC_SLICE_START_PTR(m->value),
+                                   GRPC_SLICE_LENGTH(m->value));
+    }
+    return NULL;
+}
+
+static void audit(struct amaters_gate *g, enum amaters_audit_event_type t,
+                  enum amaters_audit_result r,
+                  const struct amaters_call_identity *id, const char *action,
+                  const char *resource, const char *reason)
+{
+    if (g->audit == NULL)
+        return;
+    struct amaters_audit_event ev = {
+        .type = t,
+        .result = r,
+        .principal = id->principal.subject,
+        .auth_method = id->principal.method,
+        .action = action,
+        .resource = resource,
+        .peer = id->peer,
+        .request_id = id->request_id,
+        .reason = reason,
+    };
+    amaters_audit_log(g->audit, &ev);
+}
+
+/* Tries each configured method; 1 = a credential was found and accepted,
+ * 0 = none presented, <0 = presented and rejected. */
+static int authenticate(struct amaters_gate *g, grpc_call *call,
+                        const grpc_metadata_array *md,
+                        struct amaters_principal *p, const char **method,
+                        char *why, size_t whylen)
+{
+    int64_t now = amaters_unix_seconds();
+    int rc;
+    char *v;
+
+    if (g->have_jwt && (v = md_get(md, "authorization")) != NULL) {
+        *method = "jwt";
+        if (strncasecmp(v, "Bearer ", 7) != 0) {
+            amaters_free(v);
+            snprintf(why, whylen, "authorization header is not a Bearer "
+                                  "token");
+            return AMATERS_EAUTH;
+        }
+        rc = amaters_jwt_verify(&g->jwt, v + 7, now, p, why, whylen);
+        amaters_free(v);
+        return rc ? rc : 1;
+    }
+    if (g->keys && (v = md_get(md, g->api_key_header)) != NULL) {
+        *method = "api_key";
+        rc = amaters_apikey_verify(g->keys, v, now, p, why, whylen);
+        amaters_free_secret(v, strlen(v));
+        return rc ? rc : 1;
+    }
+    if (g->tls && (g->methods & AMATERS_AUTH_METHOD_MTLS)) {
+        *method = "mtls";
+        rc = amaters_tls_peer_principal(g->tls, call, p, why, whylen);
+        if (rc == AMATERS_ENOTFOUND)
+            return 0;
+        return rc ? rc : 1;
+    }
+    return 0;
+}
+
+static void peer_ip(const char *peer, char *out, size_t len)
+{
+    /* "ipv4:1.2.3.4:5678" / "ipv6:[::1]:5678": drop the port. */
+    snprintf(out, len, "%s", peer);
+    char *colon = strrchr(out, ':');
+    char *first = strchr(out, ':');
+    if (colon && colon != first)
+        *colon = '\0';
+}
+
+int amaters_gate_admit(struct amaters_gate *g, grpc_call *call,
+                       const grpc_metadata_array *md,
+                       struct amaters_call_identity *id,
+                       uint32_t *retry_after, char *why, size_t whylen)
+{
+    const char *method = "none";
+    char *peer = grpc_call_get_peer(call);
+    int rc = 0;
+
+    snprintf(id->peer, sizeof id->peer, "%s", peer ? peer : "");
+    gpr_free(peer);
+    id->gate = g;
+    why[0] = '\0';
+    if (g->auth_enabled) {
+        rc = authenticate(g, call, md, &id->principal, &method, why, whylen);
+        if (rc == 0 && g->reject_unauthenticated) {
+            snprintf(why, whylen, "no credentials: send a bearer token, an "
+                                  "API key or a client certificate");
+            rc = AMATERS_EAUTH;
+        }
+        if (rc < 0) {
+            if (rc != AMATERS_ENOMEM)
+                rc = AMATERS_EAUTH;
+            count_auth(method, "failure");
+            audit(g, AMATERS_AUDIT_AUTHENTICATION, AMATERS_AUDIT_FAILURE, id,
+                  method, NULL, why);
+            amaters_principal_free(&id->principal);
+            return rc;
+        }
+        count_auth(method, rc == 1 ? "success" : "anonymous");
+        if (rc == 1)
+            audit(g, AMATERS_AUDIT_AUTHENTICATION, AMATERS_AUDIT_SUCCESS, id,
+                  method, NULL, NULL);
+    }
+    if (g->rl) {
+        char key[160];
+        if (id->principal.subject)
+            snprintf(key, sizeof key, "principal:%s", id->principal.subject);
+        else
+            peer_ip(id->peer, key, sizeof key);
+        rc = amaters_ratelimit_take(g->rl, key, amaters_now_ns(), retry_after);
+        if (rc) {
+            count_limited();
+            snprintf(why, whylen, "rate limit exceeded; retry after %u s",
+                     *retry_after);
+            amaters_principal_free(&id->principal);
+            return AMATERS_EOVERLOAD;
+        }
+    }
+    return 0;
+}
+
+int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
+                       const uint8_t *collection, size_t collection_len,
+                       const char *what)
+{
+    struct amaters_call_identity *id = identity;
+    struct amaters_gate *g = id->gate;
+    char resource[300];
+    bool allowed = false;
+    const char *aname = amaters_action_name((enum amaters_action)action);
+
+    /* Without authorization everything is allowed, except that the admin
+     * tunnel needs the admin permission whenever authentication is on. */
+    if (!g->authz_enabled &&
+        !(g->auth_enabled && action == AMATERS_QACTION_ADMIN))
+        return 0;
+    if (collection)
+        snprintf(resource, sizeof resource, "collection:%.*s",
+                 (int)collection_len, (const char *)collection);
+    else
+        snprintf(resource, sizeof resource, "server");
+    int rc = amaters_rbac_check(g->rbac, (const char *const *)id->principal.roles,
+                                id->principal.nroles,
+                                (enum amaters_action)action, resource,
+                                &allowed);
+    if (rc == 0 && allowed) {
+        if (action == AMATERS_QACTION_ADMIN)
+            audit(g, AMATERS_AUDIT_ADMIN_COMMAND, AMATERS_AUDIT_SUCCESS, id,
+                  what, resource, NULL);
+        return 0;
+    }
+    count_denied(aname);
+    audit(g, AMATERS_AUDIT_AUTHORIZATION, AMATERS_AUDIT_DENIED, id,
+          action == AMATERS_QACTION_ADMIN ? what : aname, resource,
+          "permission denied");
+    return amaters_qctx_fail(ctx, AMATERS_EPERM,
+                             "permission denied: %s may not %s %s (%s)",
+                             id->principal.subject ? id->principal.subject
+                                                   : "anonymous",
+                             aname, resource, what);
+}

@@ -1,0 +1,41 @@
+/*
+ * engine_rocks.h - the "lsm" storage engine (RocksDB) and the few things
+ * it offers beyond storage/engine.h: figures and a knob for tests and
+ * benchmarks of its group commit.
+ *
+ * The engine itself is used through its ops table like every engine
+ * (amaters_engine_find("lsm") or amaters_engine_lsm_ops directly). Its
+ * on-disk layout, options, group commit, sync modes and error mapping are
+ * described in docs/internals/storage.md, section "The lsm engine".
+ *
+ * Only built when RocksDB is found (AMATERS_HAVE_ROCKSDB).
+ *
+ * Threads: the functions below may be called from any thread while the
+ * engine is open (between open() and close()).
+ */
+#ifndef AMATERS_STORAGE_ENGINE_ROCKS_H
+#define AMATERS_STORAGE_ENGINE_ROCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage/engine.h"
+
+/* The "lsm" engine's ops table. */
+extern const struct amaters_engine_ops amaters_engine_lsm_ops;
+
+/* Returns how many groups the committer has written since open(): one
+ * RocksDB write (and, in sync mode "always", one WAL sync) each. A group
+ * holds the batches of every write() call queued when the committer took
+ * it, so under concurrent writers this stays below the number of write()
+ * calls. e must be an open "lsm" engine. */
+uint64_t amaters_engine_lsm_commit_groups(struct amaters_engine *e);
+
+/* Limits how many write() calls the committer puts into one group
+ * (0 restores the default: no limit but the group byte cap). 1 turns
+ * group commit off: every batch is written, and synced, on its own. For
+ * benchmarks and tests; e must be an open "lsm" engine. */
+void amaters_engine_lsm_set_max_group(struct amaters_engine *e,
+                                      size_t max_calls);
+
+#endif

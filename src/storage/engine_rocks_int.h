@@ -1,0 +1,148 @@
+/*
+ * engine_rocks_int.h - private to the "lsm" engine (engine_rocks*.c): the
+ * engine struct shared by its files, and the functions each file offers
+ * the others. engine_rocks.c holds the ops table, reads and iterators;
+ * engine_rocks_open.c the FORMAT file and the RocksDB options;
+ * engine_rocks_commit.c the commit queue, the committer and the interval
+ * syncer.
+ */
+#ifndef AMATERS_STORAGE_ENGINE_ROCKS_INT_H
+#define AMATERS_STORAGE_ENGINE_ROCKS_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rocksdb/c.h>
+
+#include "storage/engine.h"
+
+/* Version of this engine's own layout inside its directory: the column
+ * families ("default" = user keys, "meta"), the meta keys and the stats
+ * record below. Bump on any change, with a reader for the old one. */
+#define LSM_LAYOUT_VERSION 1
+
+/* Name of the column family for engine metadata, and its keys. */
+#define LSM_META_CF "meta"
+#define LSM_META_STATS "stats" /* u64 key_count, u64 data_bytes, LE */
+#define LSM_STATS_LEN 16
+
+/* One write() call waiting in the commit queue. Lives on the caller's
+ * stack; ops are borrowed (the caller blocks until done). next, rv and
+ * done are guarded by the engine's mu. */
+struct lsm_request {
+    const struct amaters_write_op *ops;
+    size_t n;
+    size_t bytes; /* key + value bytes of ops */
+    int rv;
+    bool done;
+    struct lsm_request *next;
+};
+
+/* The committer's per-group view of one key: whether it is live and its
+ * value length, after the group's ops so far. Committer thread only. */
+struct lsm_slot {
+    const uint8_t *key; /* borrowed from a queued op; NULL: empty slot */
+    size_t key_len;
+    uint64_t hash;
+    bool live;
+    size_t value_len;
+};
+
+struct lsm_engine {
+    struct amaters_engine base; /* must be first */
+
+    /* Immutable after open(). */
+    rocksdb_t *db;
+    rocksdb_options_t *dbopts;
+    rocksdb_block_based_table_options_t *table;
+    rocksdb_cache_t *cache; /* NULL when block_cache_size_mb is 0 */
+    rocksdb_column_family_handle_t *cf_data;
+    rocksdb_column_family_handle_t *cf_meta;
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writeoptions_t *wopts; /* sync only in mode "always" */
+    int sync_mode;
+    unsigned sync_interval_ms;
+
+    /* The commit queue: guarded by mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* committer waits for work or stop */
+    pthread_cond_t done_cv; /* callers wait for their request */
+    struct lsm_request *head;
+    struct lsm_request *tail;
+    bool stopping;
+    size_t max_group; /* calls per group; 0: unlimited */
+
+    /* Live figures, guarded by mu; written by the committer only. */
+    uint64_t key_count;
+    uint64_t data_bytes;
+
+    /* Committer thread only. */
+    struct lsm_slot *slots;
+    size_t slot_cap; /* power of two, or 0 */
+
+    atomic_uint_fast64_t groups; /* RocksDB writes made by the committer */
+    bool committer_running;      /* open()/close() only */
+
+    /* The interval syncer (sync mode "interval"). */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv; /* CLOCK_MONOTONIC */
+    bool sync_stop;         /* guarded by sync_mu */
+    bool syncer_running;    /* open()/close() only */
+    pthread_t syncer;
+    pthread_t committer;
+    /* The first failed RocksDB write or WAL sync, 0 if none: sticky. A
+     * WAL file that saw an error must not be written or synced again
+     * (RocksDB asserts), so from then on write(), flush() and close()
+     * leave RocksDB's write path alone and write()/flush() return this
+     * code until the engine is reopened. */
+    atomic_int failed;
+};
+
+/* ---- engine_rocks.c ---- */
+
+/* Records rv (< 0) as the engine's sticky write-path failure unless one
+ * is already recorded. Returns rv. */
+int lsm_set_failed(struct lsm_engine *e, int rv);
+
+/* Converts a RocksDB error string (owned by RocksDB, may be NULL) to an
+ * AMATERS_E* code: no space -> EFULL, corruption -> ECORRUPT, else EIO.
+ * If msg is not NULL, writes "what: <rocksdb text>" into it. Frees rerr
+ * with rocksdb_free(). Returns 0 when rerr is NULL. */
+int lsm_error(char *rerr, const char *what, char *msg, size_t msglen);
+
+/* ---- engine_rocks_open.c ---- */
+
+/* Checks, or creates, the FORMAT file of the engine directory dir
+ * (<path>/lsm). A new FORMAT is written only when dir holds no RocksDB
+ * database yet. Returns 0, AMATERS_EUNSUPPORTED for versions this build
+ * does not know, AMATERS_ECORRUPT for a malformed or missing FORMAT next
+ * to an existing database, AMATERS_EIO; writes a message naming the file
+ * into err on failure. */
+int lsm_format_check(const char *dir, char *err, size_t errlen);
+
+/* Builds e->dbopts, e->table, e->cache from opts (RocksDB objects, freed
+ * by lsm_options_free()). Returns 0 or AMATERS_ENOMEM. */
+int lsm_options_build(struct lsm_engine *e,
+                      const struct amaters_engine_options *opts);
+
+/* Frees what lsm_options_build() made; safe on a partial build. */
+void lsm_options_free(struct lsm_engine *e);
+
+/* ---- engine_rocks_commit.c ---- */
+
+/* Starts the committer (and the syncer in mode "interval"). Returns 0 or
+ * AMATERS_EINTERNAL (thread creation failed; nothing left running). */
+int lsm_commit_start(struct lsm_engine *e);
+
+/* Stops the threads lsm_commit_start() started, after the committer has
+ * written everything queued. Safe if they were never started. */
+void lsm_commit_stop(struct lsm_engine *e);
+
+/* The engine's write(): see storage/engine.h. */
+int lsm_write(struct amaters_engine *base, const struct amaters_write_op *ops,
+              size_t n);
+
+#endif

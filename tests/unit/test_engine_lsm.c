@@ -1,0 +1,639 @@
+/*
+ * test_engine_lsm.c - the "lsm" engine (RocksDB): the whole engine
+ * conformance suite (engine_conformance.h) with persistent = true, then
+ * what only this engine promises: data and exact stats survive reopen in
+ * every sync mode, a FORMAT file it does not know is refused with a clear
+ * message, concurrent writers share WAL syncs (group commit), large values
+ * round-trip through blob files, and a full disk gives AMATERS_EFULL while
+ * reads keep working.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "engine_conformance.h"
+#include "storage/engine.h"
+#include "storage/engine_rocks.h"
+
+/* Per-test fixture: a fresh scratch directory and engine options. */
+struct fx {
+    char dir[64];
+    char format[128]; /* <dir>/lsm/FORMAT */
+    struct amaters_engine_options opts;
+    struct amaters_engine *e;
+    long live_before;
+    bool mounted;
+    uint8_t *bufs[4]; /* test data, freed by teardown even on failure */
+};
+
+static int rm_cb(const char *path, const struct stat *sb, int flag,
+                 struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+
+    assert_non_null(f);
+    f->live_before = amaters_alloc_live();
+    snprintf(f->dir, sizeof f->dir, "/tmp/amaters-lsm-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->format, sizeof f->format, "%s/lsm/FORMAT", f->dir);
+    f->opts.path = f->dir;
+    f->opts.memtable_size_mb = 4;
+    f->opts.block_cache_size_mb = 8;
+    f->opts.sync_mode = AMATERS_SYNC_ALWAYS;
+    f->opts.sync_interval_ms = 20;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    long live;
+
+    amaters_engine_close(f->e);
+    live = amaters_alloc_live();
+    if (f->mounted)
+        umount2(f->dir, MNT_DETACH);
+    nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    for (size_t i = 0; i < sizeof f->bufs / sizeof f->bufs[0]; i++)
+        free(f->bufs[i]);
+    assert_int_equal(live, f->live_before);
+    free(f);
+    return 0;
+}
+
+static int open_rc(struct fx *f, char *err, size_t errlen)
+{
+    return amaters_engine_lsm_ops.open(&f->opts, &f->e, err, errlen);
+}
+
+static void open_ok(struct fx *f)
+{
+    char err[512] = "";
+    int rv = open_rc(f, err, sizeof err);
+
+    if (rv != 0)
+        fail_msg("open %s: %s: %s", f->dir, amaters_errname(rv), err);
+}
+
+static void reopen(struct fx *f)
+{
+    amaters_engine_close(f->e);
+    f->e = NULL;
+    open_ok(f);
+}
+
+static int put(struct amaters_engine *e, const char *k, const void *v,
+               size_t vn)
+{
+    struct amaters_write_op op = {AMATERS_WRITE_PUT, (const uint8_t *)k,
+                                  strlen(k), v, vn};
+    return amaters_engine_write(e, &op, 1);
+}
+
+static void check_value(struct amaters_engine *e, const char *k,
+                        const void *want, size_t wn)
+{
+    uint8_t *v = NULL;
+    size_t n = 0;
+    int rv = amaters_engine_get(e, (const uint8_t *)k, strlen(k), &v, &n);
+
+    if (rv != 0)
+        fail_msg("get %s: %s", k, amaters_errname(rv));
+    assert_int_equal(n, wn);
+    if (wn > 0)
+        assert_memory_equal(v, want, wn);
+    amaters_free(v);
+}
+
+static void check_stats(struct amaters_engine *e, uint64_t keys,
+                        uint64_t bytes)
+{
+    struct amaters_engine_stats st = {0, 0};
+
+    assert_int_equal(e->ops->stats(e, &st), 0);
+    assert_int_equal(st.key_count, keys);
+    assert_int_equal(st.data_bytes, bytes);
+}
+
+static uint8_t *pattern(size_t n, unsigned seed)
+{
+    uint8_t *p = malloc(n ? n : 1);
+
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)((i * 2654435761u) >> 11 ^ seed);
+    return p;
+}
+
+/* ---- registry and arguments ---- */
+
+static void test_registry(void **state)
+{
+    (void)state;
+    assert_ptr_equal(amaters_engine_find("lsm"), &amaters_engine_lsm_ops);
+    assert_string_equal(amaters_engine_lsm_ops.name, "lsm");
+    assert_int_equal(amaters_engine_lsm_ops.version,
+                     AMATERS_ENGINE_OPS_VERSION);
+}
+
+static void test_open_rejects(void **state)
+{
+    struct fx *f = *state;
+    char file[80];
+    char err[512];
+    static const struct {
+        int sync_mode;
+        unsigned interval;
+        const char *path; /* NULL: the fixture's; "F": under a file */
+        int want;
+        const char *msg;
+    } cases[] = {
+        {7, 10, NULL, AMATERS_EINVAL, "sync mode"},
+        {AMATERS_SYNC_INTERVAL, 0, NULL, AMATERS_EINVAL, "sync_interval_ms"},
+        {AMATERS_SYNC_ALWAYS, 0, "", AMATERS_EINVAL, "directory"},
+        {AMATERS_SYNC_ALWAYS, 0, "F", AMATERS_EIO,
+         "/plain/x: Not a directory"},
+    };
+
+    snprintf(file, sizeof file, "%s/plain", f->dir);
+    FILE *fp = fopen(file, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(file, sizeof file, "%s/plain/x", f->dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct amaters_engine_options o = f->opts;
+        struct amaters_engine *e = NULL;
+        o.sync_mode = cases[i].sync_mode;
+        o.sync_interval_ms = cases[i].interval;
+        if (cases[i].path != NULL)
+            o.path = strcmp(cases[i].path, "F") == 0 ? file : cases[i].path;
+        err[0] = '\0';
+        assert_int_equal(amaters_engine_lsm_ops.open(&o, &e, err, sizeof err),
+                         cases[i].want);
+        assert_null(e);
+        if (strstr(err, cases[i].msg) == NULL)
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err,
+                     cases[i].msg);
+    }
+    assert_int_equal(amaters_engine_lsm_ops.open(NULL, &f->e, NULL, 0),
+                     AMATERS_EINVAL);
+    assert_int_equal(amaters_engine_lsm_ops.open(&f->opts, NULL, NULL, 0),
+                     AMATERS_EINVAL);
+}
+
+/* ---- persistence and exact stats in every sync mode ---- */
+
+static void test_reopen_stats(void **state)
+{
+    struct fx *f = *state;
+    static const int modes[] = {AMATERS_SYNC_ALWAYS, AMATERS_SYNC_INTERVAL,
+                                AMATERS_SYNC_NONE};
+    char key[16];
+    char val[64];
+
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        f->opts.sync_mode = modes[m];
+        open_ok(f);
+        /* Generation m: keys r0..r99, value length i % 50 + m; every
+         * third key of the previous generation's is deleted after. */
+        for (unsigned i = 0; i < 100; i++) {
+            snprintf(key, sizeof key, "r%02u", i);
+            memset(val, 'a' + (int)m, sizeof val);
+            assert_int_equal(put(f->e, key, val, i % 50 + m), 0);
+        }
+        for (unsigned i = 0; i < 100; i += 3) {
+            struct amaters_write_op op = {AMATERS_WRITE_DELETE,
+                                          (const uint8_t *)key, 3, NULL, 0};
+            snprintf(key, sizeof key, "r%02u", i);
+            assert_int_equal(amaters_engine_write(f->e, &op, 1), 0);
+        }
+        /* 66 keys of 3 bytes; values i % 50 + m for i not divisible by
+         * 3, summed by hand: sum over i<100, i%3!=0 of i % 50 is 1617. */
+        uint64_t bytes = 66 * 3 + 1617 + 66 * m;
+        check_stats(f->e, 66, bytes);
+        reopen(f);
+        check_stats(f->e, 66, bytes);
+        memset(val, 'a' + (int)m, sizeof val);
+        check_value(f->e, "r98", val, 48 + m);
+        uint8_t *v = NULL;
+        size_t n = 0;
+        assert_int_equal(amaters_engine_get(f->e, (const uint8_t *)"r99", 3,
+                                            &v, &n),
+                         AMATERS_ENOTFOUND);
+        amaters_engine_close(f->e);
+        f->e = NULL;
+    }
+}
+
+/* ---- FORMAT ---- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    assert_non_null(fp);
+    assert_int_equal(fputs(text, fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+}
+
+static void test_format(void **state)
+{
+    struct fx *f = *state;
+    static const char good[] =
+        "amaters-lsm\nlayout 1\nkey-encoding 1\nrecord-format 1\n";
+    static const struct {
+        const char *text; /* NULL: no FORMAT file */
+        int want;
+        const char *msg; /* besides the file name */
+    } cases[] = {
+        {"amaters-lsm\nlayout 2\nkey-encoding 1\nrecord-format 1\n",
+         AMATERS_EUNSUPPORTED, "file has layout 2, key-encoding 1"},
+        {"amaters-lsm\nlayout 1\nkey-encoding 3\nrecord-format 1\n",
+         AMATERS_EUNSUPPORTED, "key-encoding 3, record-format 1; this "
+                               "build supports layout 1, key-encoding 1"},
+        {"amaters-lsm\nlayout 1\nkey-encoding 1\nrecord-format 2\n",
+         AMATERS_EUNSUPPORTED, "record-format 2;"},
+        {"amaters-lsm\nlayout 1\nkey-encoding 1\nrecord-format 1\n"
+         "compression 1\n", AMATERS_EUNSUPPORTED,
+         "unknown field 'compression'"},
+        {"amaters-lsm\nlayout 1\nkey-encoding 1\n", AMATERS_ECORRUPT,
+         "malformed"},
+        {"something else\n", AMATERS_ECORRUPT, "not a valid"},
+        {"amaters-lsm\nlayout one\nkey-encoding 1\nrecord-format 1\n",
+         AMATERS_ECORRUPT, "malformed"},
+        {"", AMATERS_ECORRUPT, "malformed"},
+        {NULL, AMATERS_ECORRUPT, "missing"},
+    };
+    char err[512];
+    char text[256] = "";
+
+    open_ok(f);
+    assert_int_equal(put(f->e, "kept", "yes", 3), 0);
+    amaters_engine_close(f->e);
+    f->e = NULL;
+    FILE *fp = fopen(f->format, "r");
+    assert_non_null(fp);
+    assert_true(fread(text, 1, sizeof text - 1, fp) > 0);
+    fclose(fp);
+    assert_string_equal(text, good);
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].text != NULL)
+            write_file(f->format, cases[i].text);
+        else
+            assert_int_equal(unlink(f->format), 0);
+        err[0] = '\0';
+        assert_int_equal(open_rc(f, err, sizeof err), cases[i].want);
+        assert_null(f->e);
+        if (strstr(err, f->format) == NULL ||
+            strstr(err, cases[i].msg) == NULL)
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err,
+                     cases[i].msg);
+    }
+    /* The data was never touched: the right FORMAT opens it again. */
+    write_file(f->format, good);
+    open_ok(f);
+    check_value(f->e, "kept", "yes", 3);
+    check_stats(f->e, 1, 7);
+}
+
+/* ---- group commit ---- */
+
+enum { GC_THREADS = 32, GC_WRITES = 200 };
+
+struct gc_arg {
+    struct amaters_engine *e;
+    unsigned id;
+    int failures;
+};
+
+static void *gc_worker(void *p)
+{
+    struct gc_arg *a = p;
+    char key[16];
+    char val[16];
+
+    for (unsigned i = 0; i < GC_WRITES; i++) {
+        snprintf(key, sizeof key, "g%02u-%03u", a->id, i);
+        snprintf(val, sizeof val, "v%u.%u", a->id, i);
+        if (put(a->e, key, val, strlen(val)) != 0)
+            a->failures++;
+    }
+    return NULL;
+}
+
+static uint64_t run_writers(struct amaters_engine *e, unsigned threads)
+{
+    struct gc_arg args[GC_THREADS];
+    pthread_t th[GC_THREADS];
+
+    for (unsigned i = 0; i < threads; i++) {
+        args[i] = (struct gc_arg){e, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, gc_worker, &args[i]),
+                         0);
+    }
+    for (unsigned i = 0; i < threads; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    return (uint64_t)threads * GC_WRITES;
+}
+
+static void check_writers(struct amaters_engine *e, unsigned threads)
+{
+    char key[16];
+    char val[16];
+    uint64_t bytes = 0;
+
+    for (unsigned t = 0; t < threads; t++) {
+        for (unsigned i = 0; i < GC_WRITES; i++) {
+            snprintf(key, sizeof key, "g%02u-%03u", t, i);
+            snprintf(val, sizeof val, "v%u.%u", t, i);
+            check_value(e, key, val, strlen(val));
+            bytes += strlen(key) + strlen(val);
+        }
+    }
+    check_stats(e, (uint64_t)threads * GC_WRITES, bytes);
+}
+
+static void test_group_commit(void **state)
+{
+    struct fx *f = *state;
+    uint64_t writes;
+    uint64_t groups;
+
+    open_ok(f);
+    assert_int_equal(amaters_engine_lsm_commit_groups(f->e), 0);
+    writes = run_writers(f->e, GC_THREADS);
+    groups = amaters_engine_lsm_commit_groups(f->e);
+    print_message("group commit: %llu writes in %llu groups\n",
+                  (unsigned long long)writes, (unsigned long long)groups);
+    assert_true(groups > 0);
+    assert_true(groups < writes);
+    amaters_engine_close(f->e);
+    f->e = NULL;
+    open_ok(f);
+    assert_int_equal(amaters_engine_lsm_commit_groups(f->e), 0);
+    check_writers(f->e, GC_THREADS);
+}
+
+/* With groups of one call, every write is its own RocksDB write. */
+static void test_group_limit(void **state)
+{
+    struct fx *f = *state;
+    uint64_t writes;
+
+    f->opts.sync_mode = AMATERS_SYNC_NONE;
+    open_ok(f);
+    amaters_engine_lsm_set_max_group(f->e, 1);
+    writes = run_writers(f->e, 4);
+    assert_int_equal(amaters_engine_lsm_commit_groups(f->e), writes);
+    amaters_engine_lsm_set_max_group(f->e, 0);
+    check_writers(f->e, 4);
+}
+
+/* Many callers overwrite and delete the same few keys at once, so groups
+ * often hold several ops on one key from different callers: the stats
+ * must still equal what a full scan of the engine adds up, before and
+ * after reopen. */
+enum { SK_THREADS = 16, SK_OPS = 300, SK_KEYS = 6 };
+
+static void *sk_worker(void *p)
+{
+    struct gc_arg *a = p;
+    uint64_t rng = 0x9E3779B97F4A7C15ull * (a->id + 1);
+    char key[8];
+    char val[64];
+
+    for (unsigned i = 0; i < SK_OPS; i++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        snprintf(key, sizeof key, "s%u", (unsigned)(rng % SK_KEYS));
+        struct amaters_write_op ops[2] = {
+            {AMATERS_WRITE_PUT, (const uint8_t *)key, 2,
+             (const uint8_t *)val, (size_t)(rng >> 8) % sizeof val},
+            {AMATERS_WRITE_DELETE, (const uint8_t *)key, 2, NULL, 0},
+        };
+        memset(val, 'a' + (int)(rng >> 20) % 26, sizeof val);
+        /* put; put + delete (absent); delete */
+        size_t first = (rng >> 16) % 3 == 2 ? 1 : 0;
+        size_t n = (rng >> 16) % 3 == 1 ? 2 : 1;
+        if (amaters_engine_write(a->e, ops + first, n) != 0)
+            a->failures++;
+    }
+    return NULL;
+}
+
+/* Counts keys and key + value bytes by a full scan. */
+static void scan_totals(struct amaters_engine *e, uint64_t *keys,
+                        uint64_t *bytes)
+{
+    struct amaters_engine_iter *it = NULL;
+    const uint8_t *k;
+    const uint8_t *v;
+    size_t kn;
+    size_t vn;
+    int rv;
+
+    *keys = 0;
+    *bytes = 0;
+    assert_int_equal(amaters_engine_iter_open(e, NULL, 0, NULL, 0, &it), 0);
+    for (;;) {
+        rv = amaters_engine_iter_next(it, &k, &kn, &v, &vn);
+        if (rv != 1)
+            break;
+        *keys += 1;
+        *bytes += kn + vn;
+    }
+    assert_int_equal(rv, 0);
+    amaters_engine_iter_close(it);
+}
+
+static void test_group_same_keys(void **state)
+{
+    struct fx *f = *state;
+    struct gc_arg args[SK_THREADS];
+    pthread_t th[SK_THREADS];
+    uint64_t keys;
+    uint64_t bytes;
+
+    f->opts.sync_mode = AMATERS_SYNC_NONE;
+    open_ok(f);
+    for (unsigned i = 0; i < SK_THREADS; i++) {
+        args[i] = (struct gc_arg){f->e, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, sk_worker, &args[i]),
+                         0);
+    }
+    for (unsigned i = 0; i < SK_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    assert_true(amaters_engine_lsm_commit_groups(f->e) <
+                SK_THREADS * SK_OPS);
+    scan_totals(f->e, &keys, &bytes);
+    check_stats(f->e, keys, bytes);
+    reopen(f);
+    check_stats(f->e, keys, bytes);
+}
+
+/* ---- large values and blob files ---- */
+
+/* Returns the total size of the blob files in dir's database. */
+static uint64_t blob_bytes(const char *dir)
+{
+    char path[256];
+    DIR *d;
+    struct dirent *de;
+    struct stat st;
+    uint64_t n = 0;
+
+    snprintf(path, sizeof path, "%s/lsm", dir);
+    d = opendir(path);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len <= 5 || strcmp(de->d_name + len - 5, ".blob") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/lsm/%s", dir, de->d_name);
+        assert_int_equal(stat(path, &st), 0);
+        n += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_large_values(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        const char *key;
+        size_t len;
+    } cases[] = {
+        {"one-mib", 1u << 20}, {"eight-mib", 8u << 20},
+        {"tiny", 100},         {"just-blob", 4096},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    uint8_t **vals = f->bufs;
+    uint64_t bytes = 0;
+
+    open_ok(f);
+    for (size_t i = 0; i < N; i++) {
+        vals[i] = pattern(cases[i].len, (unsigned)i + 1);
+        assert_int_equal(put(f->e, cases[i].key, vals[i], cases[i].len), 0);
+        bytes += strlen(cases[i].key) + cases[i].len;
+    }
+    for (size_t i = 0; i < N; i++)
+        check_value(f->e, cases[i].key, vals[i], cases[i].len);
+    assert_int_equal(f->e->ops->flush(f->e), 0);
+    /* Flushed: the values of 4 KiB and more are in blob files, kept out
+     * of the SST files that compactions rewrite. */
+    assert_true(blob_bytes(f->dir) >= (1u << 20) + (8u << 20) + 4096);
+    reopen(f);
+    for (size_t i = 0; i < N; i++)
+        check_value(f->e, cases[i].key, vals[i], cases[i].len);
+    check_stats(f->e, N, bytes);
+}
+
+/* ---- a full disk ---- */
+
+static void test_disk_full(void **state)
+{
+    struct fx *f = *state;
+    enum { VLEN = 256 * 1024, MAXW = 200 };
+    uint8_t *v = f->bufs[0] = pattern(VLEN, 5);
+    char key[16];
+    int rv = 0;
+    unsigned ok = 0;
+
+    if (mount("tmpfs", f->dir, "tmpfs", 0, "size=6m,mode=0700") != 0)
+        skip(); /* not root, or no mount namespace: cannot test */
+    f->mounted = true;
+    f->opts.memtable_size_mb = 1;
+    open_ok(f);
+    for (unsigned i = 0; i < MAXW; i++) {
+        snprintf(key, sizeof key, "full%03u", i);
+        rv = put(f->e, key, v, VLEN);
+        if (rv != 0)
+            break;
+        ok++;
+    }
+    print_message("disk full after %u writes of %d bytes: %s\n", ok, VLEN,
+                  amaters_errname(rv));
+    assert_int_equal(rv, AMATERS_EFULL);
+    assert_true(ok > 0);
+    /* Further writes and flush fail the same way; reads keep working. */
+    assert_int_equal(put(f->e, "more", "x", 1), AMATERS_EFULL);
+    assert_int_equal(f->e->ops->flush(f->e), AMATERS_EFULL);
+    for (unsigned i = 0; i < ok; i++) {
+        snprintf(key, sizeof key, "full%03u", i);
+        check_value(f->e, key, v, VLEN);
+    }
+    check_stats(f->e, ok, (uint64_t)ok * (7 + VLEN));
+    /* With space again, a reopened engine has every acknowledged write,
+     * exact stats, and takes writes. */
+    amaters_engine_close(f->e);
+    f->e = NULL;
+    assert_int_equal(mount("tmpfs", f->dir, "tmpfs", MS_REMOUNT,
+                           "size=32m,mode=0700"),
+                     0);
+    open_ok(f);
+    for (unsigned i = 0; i < ok; i++) {
+        snprintf(key, sizeof key, "full%03u", i);
+        check_value(f->e, key, v, VLEN);
+    }
+    check_stats(f->e, ok, (uint64_t)ok * (7 + VLEN));
+    assert_int_equal(put(f->e, "more", "x", 1), 0);
+    check_stats(f->e, ok + 1, (uint64_t)ok * (7 + VLEN) + 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_same_keys, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+    };
+    char scratch[] = "/tmp/amaters-engine-lsm-XXXXXX";
+    int failed = cmocka_run_group_tests_name("lsm engine", tests, NULL, NULL);
+
+    if (mkdtemp(scratch) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    failed += amaters_engine_conformance_run(&amaters_engine_lsm_ops,
+                                             scratch, true);
+    rmdir(scratch);
+    return failed;
+}
