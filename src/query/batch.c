@@ -245,6 +245,11 @@ static int emit(struct batch *b, struct range_out *ro, const uint8_t *k,
         ro->kv = na;
         ro->cap = ncap;
     }
+    /* Engine iterator buffers live only until its next call: copy. */
+    k = amaters_arena_memdup(b->ctx->arena, k, kl);
+    rec = amaters_arena_memdup(b->ctx->arena, rec, rl);
+    if (k == NULL || rec == NULL)
+        return AMATERS_ENOMEM;
     if (amaters_key_decode(k, kl, &coll, &cl, &ukey, &ul))
         return amaters_qctx_fail(b->ctx, AMATERS_ECORRUPT,
                                  "range: stored key is malformed");
