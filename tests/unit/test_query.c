@@ -22,8 +22,17 @@
 #include "query/errmap.h"
 #include "query/query.h"
 #include "storage/engine.h"
+#ifdef AMATERS_HAVE_ROCKSDB
+#include "storage/engine_rocks.h"
+#endif
+
+/* Which engine a group of tests runs on (the prestate). */
+struct engine_choice {
+    const struct amaters_engine_ops *ops;
+};
 
 struct fx {
+    char dir[64];
     struct amaters_engine *engine;
     struct amaters_exec *x;
     struct amaters_arena *arena;
@@ -33,9 +42,15 @@ struct fx {
 
 static int setup(void **state)
 {
+    const struct engine_choice *ch = *state;
     struct fx *f = calloc(1, sizeof *f);
     char err[256];
-    struct amaters_engine_options eo = {.path = "."};
+    snprintf(f->dir, sizeof f->dir, "/tmp/amaters-tq-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    struct amaters_engine_options eo = {.path = f->dir,
+                                        .memtable_size_mb = 4,
+                                        .block_cache_size_mb = 4,
+                                        .sync_mode = AMATERS_SYNC_NONE};
     struct amaters_exec_options xo = {
         .max_key_bytes = 65536,
         .max_value_bytes = 1 << 20,
@@ -48,9 +63,7 @@ static int setup(void **state)
         .node_id = 1,
     };
     f->live_before = amaters_alloc_live();
-    assert_int_equal(amaters_engine_memory_ops.open(&eo, &f->engine, err,
-                                                    sizeof err),
-                     0);
+    assert_int_equal(ch->ops->open(&eo, &f->engine, err, sizeof err), 0);
     assert_int_equal(amaters_exec_create(f->engine, &xo, &f->x), 0);
     f->arena = amaters_arena_create(0);
     amaters_qctx_init(&f->ctx, f->arena);
@@ -66,6 +79,9 @@ static int teardown(void **state)
     amaters_engine_close(f->engine);
     amaters_metrics_reset();
     assert_int_equal(amaters_alloc_live(), f->live_before);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
     free(f);
     return 0;
 }
@@ -369,6 +385,26 @@ static void test_batch_atomic_and_overlay(void **state)
     assert_memory_equal(res[3]->multi->values[0]->key->data.data, "y", 1);
     assert_int_equal(res[4]->success->affected_rows, 0);
 
+    /* RANGE merges engine rows (whose buffers the engine reuses) with
+     * the batch's own writes, in key order. */
+    put(f, "m", "a", "1");
+    put(f, "m", "b", "2");
+    put(f, "m", "c", "3");
+    Amaters__Query__Query *mq[] = {
+        mk_set(&b[0], "m", "bb", "4", 1),
+        mk_range(&b[1], "m", "", NULL, -1),
+    };
+    assert_int_equal(amaters_exec_batch(f->x, &f->ctx, mq, 2, 0, &res), 0);
+    static const char *const want[] = {"a", "b", "bb", "c"};
+    static const char *const vals[] = {"1", "2", "4", "3"};
+    assert_int_equal(res[1]->multi->n_values, 4);
+    for (size_t i = 0; i < 4; i++) {
+        Amaters__Query__KeyValue *kv = res[1]->multi->values[i];
+        assert_int_equal(kv->key->data.len, strlen(want[i]));
+        assert_memory_equal(kv->key->data.data, want[i], strlen(want[i]));
+        assert_memory_equal(kv->value->data.data, vals[i], 1);
+    }
+
     /* A failing query applies nothing. */
     Amaters__Query__Query *bad[] = {
         mk_set(&b[0], "t", "z", "zz", 1),
@@ -504,20 +540,28 @@ static void test_authz_hook(void **state)
     amaters_cursor_close(c);
 }
 
+#define T(fn, ch) cmocka_unit_test_prestate_setup_teardown(fn, setup, \
+                                                         teardown, ch)
+#define ENGINE_TESTS(ch)                                                   \
+    T(test_set_get_delete, ch), T(test_validation_errors, ch),             \
+        T(test_range, ch), T(test_batch_atomic_and_overlay, ch),           \
+        T(test_cursor_chunks, ch), T(test_admin_stats_verify, ch),         \
+        T(test_authz_hook, ch)
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_set_get_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validation_errors, setup,
-                                        teardown),
+    static struct engine_choice memory = {&amaters_engine_memory_ops};
+    const struct CMUnitTest mem_tests[] = {
         cmocka_unit_test(test_error_mapping),
-        cmocka_unit_test_setup_teardown(test_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_batch_atomic_and_overlay, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_cursor_chunks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_stats_verify, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_authz_hook, setup, teardown),
+        ENGINE_TESTS(&memory),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("query on memory", mem_tests,
+                                             NULL, NULL);
+#ifdef AMATERS_HAVE_ROCKSDB
+    static struct engine_choice lsm = {&amaters_engine_lsm_ops};
+    const struct CMUnitTest lsm_tests[] = {ENGINE_TESTS(&lsm)};
+    failed += cmocka_run_group_tests_name("query on lsm", lsm_tests, NULL,
+                                          NULL);
+#endif
+    return failed;
 }
