@@ -69,6 +69,8 @@ void amaters_qctx_init(struct amaters_qctx *ctx, struct amaters_arena *arena)
     ctx->deadline_ns = 0;
     ctx->err_index = -1;
     ctx->err[0] = '\0';
+    ctx->defer_writes = false;
+    ctx->has_deferred = false;
 }
 
 int amaters_qctx_fail(struct amaters_qctx *ctx, int rc, const char *fmt, ...)
@@ -447,6 +449,14 @@ static int exec_set(struct amaters_exec *x, struct amaters_qctx *ctx,
         return rc;
     struct amaters_write_op op = {AMATERS_WRITE_PUT, ek.p, ek.len, rec,
                                   rec_len};
+    if (ctx->defer_writes && x->engine->ops->write_async) {
+        /* The caller queues it without blocking this thread on fsync. */
+        ctx->deferred = op;
+        ctx->has_deferred = true;
+        *out = q_result_success(ctx, 1);
+        return *out ? 0
+                    : amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");
+    }
     rc = amaters_engine_write(x->engine, &op, 1);
     if (rc)
         return amaters_qctx_fail(ctx, rc, "set: storage: %s",
@@ -588,6 +598,16 @@ int amaters_exec_query(struct amaters_exec *x, struct amaters_qctx *ctx,
     }
     pthread_rwlock_unlock(&x->txn);
     return rc;
+}
+
+int amaters_exec_write_deferred(struct amaters_exec *x,
+                                struct amaters_qctx *ctx,
+                                void (*done)(void *arg, int rc), void *arg)
+{
+    if (!ctx->has_deferred || x->engine->ops->write_async == NULL)
+        return AMATERS_EINVAL;
+    return x->engine->ops->write_async(x->engine, &ctx->deferred, 1, done,
+                                       arg);
 }
 
 int amaters_exec_stats(struct amaters_exec *x, uint64_t *keys,

@@ -25,6 +25,7 @@
 
 #include "aql.pb-c.h"
 #include "query.pb-c.h"
+#include "storage/engine.h"
 
 struct amaters_engine;
 struct amaters_arena;
@@ -69,6 +70,13 @@ struct amaters_qctx {
     uint64_t deadline_ns; /* amaters_now_ns() clock; 0 = no deadline */
     long err_index;       /* batch: index of the failing query, else -1 */
     char err[512];        /* message for the client when rc < 0 */
+    /* Set by the caller: a single SET may then be handed back in
+     * `deferred` instead of written (engines with write_async only), and
+     * the caller must pass it to amaters_exec_write_deferred before it
+     * answers. */
+    bool defer_writes;
+    bool has_deferred;
+    struct amaters_write_op deferred;
 };
 
 /* Creates an executor over engine (borrowed: it must outlive the
@@ -126,6 +134,14 @@ int amaters_cursor_next(struct amaters_cursor *c, struct amaters_qctx *ctx,
 /* Total key/values returned so far. */
 uint64_t amaters_cursor_count(const struct amaters_cursor *c);
 void amaters_cursor_close(struct amaters_cursor *c);
+
+/* Hands ctx->deferred to the engine's write_async: returns 0 when queued
+ * (done(arg, rc) then runs exactly once on an engine thread, and ctx and
+ * its arena must stay alive until then), or a negative code (done is not
+ * called). */
+int amaters_exec_write_deferred(struct amaters_exec *x,
+                                struct amaters_qctx *ctx,
+                                void (*done)(void *arg, int rc), void *arg);
 
 /* Engine figures for STATS and the metrics collector. */
 int amaters_exec_stats(struct amaters_exec *x, uint64_t *keys,

@@ -51,7 +51,7 @@ static void answer(struct rcall *c)
         resp.response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
         resp.error = rpc_error(c, rc, NULL);
     } else {
-        rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, &resp);
+        rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, &resp, false);
     }
     rc = rpc_fit_query_response(c, &resp, rc);
     resp.execution_time_ms = (amaters_now_ns() - t0) / 1000000ull;

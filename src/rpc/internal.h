@@ -5,7 +5,10 @@
  * owns it, never a bare pointer cast. A call is owned by the worker whose
  * completion queue it is bound to; all of its handlers run on that one
  * thread, so a call needs no lock. A call is freed when its last
- * outstanding batch completes (refs).
+ * outstanding batch completes (refs). The one exception to "one thread per
+ * call" is a deferred write (unary SET on an engine with write_async): the
+ * worker hands the call over and never touches it again, and the engine's
+ * completion finishes it.
  */
 #ifndef AMATERS_RPC_INTERNAL_H
 #define AMATERS_RPC_INTERNAL_H
@@ -82,7 +85,10 @@ struct rcall {
     grpc_call_details details; /* generic calls only */
     grpc_byte_buffer *payload; /* the request, or a bidi message */
     grpc_byte_buffer *send_bb;
-    int refs;
+    /* Outstanding batches, plus one while a handler runs and one while a
+     * deferred write is with the engine (whose completion runs on another
+     * thread: hence atomic). */
+    atomic_int refs;
     int cancelled;
     bool counted;      /* counted in rpc->active */
     bool sent_initial; /* initial metadata already sent */
@@ -92,6 +98,7 @@ struct rcall {
     struct amaters_call_identity identity;
     struct amaters_authz_hook hook;
     bool admitted; /* identity filled by the gate */
+    Amaters__Aql__QueryResponse *deferred_resp; /* waiting for the engine */
     struct rtag t_new, t_done, t_send, t_recv, t_close;
     /* ExecuteStream */
     struct amaters_cursor *cursor;
@@ -136,7 +143,7 @@ const char *rpc_outcome(int rc);
 
 /* unary.c: runs one QueryRequest (NULL = undecodable) into resp. */
 int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
-                  Amaters__Aql__QueryResponse *resp);
+                  Amaters__Aql__QueryResponse *resp, bool defer);
 
 /* unary.c: replaces an answer too large to send by an error answer. */
 int rpc_fit_query_response(struct rcall *c, Amaters__Aql__QueryResponse *resp,

@@ -108,19 +108,19 @@ static void call_free(struct rcall *c)
 
 void rpc_call_unref(struct rcall *c)
 {
-    if (--c->refs == 0)
+    if (atomic_fetch_sub(&c->refs, 1) == 1)
         call_free(c);
 }
 
 void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
                      struct rtag *tag)
 {
-    c->refs++;
+    atomic_fetch_add(&c->refs, 1);
     grpc_call_error e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
         amaters_log(AMATERS_LOG_ERROR, "rpc", "%s: start batch failed (%d)",
                     amaters_rpc_method_names[c->method], (int)e);
-        c->refs--;
+        atomic_fetch_sub(&c->refs, 1);
     }
 }
 
@@ -131,7 +131,7 @@ int rpc_arm(struct worker *w, enum method m)
     grpc_call_error e;
     if (c == NULL)
         return AMATERS_ENOMEM;
-    c->refs = 1;
+    atomic_init(&c->refs, 1);
     if (m == M_UNKNOWN) {
         e = grpc_server_request_call(r->server, &c->call, &c->details, &c->md,
                                      w->cq, w->cq, &c->t_new);
@@ -177,32 +177,8 @@ static bool admit(struct rcall *c)
     return false;
 }
 
-static void on_new(struct rcall *c, bool ok)
+static void start_handler(struct rcall *c)
 {
-    struct amaters_rpc *r = c->w->rpc;
-    if (!ok) {
-        /* The server is shutting down: the armed slot is released. */
-        call_free(c);
-        return;
-    }
-    if (!atomic_load(&r->stopping))
-        rpc_arm(c->w, c->method);
-    c->refs = 0;
-    c->started_ns = amaters_now_ns();
-    c->counted = true;
-    long active = atomic_fetch_add(&r->active, 1) + 1;
-    rpc_metrics_active(active);
-    if (c->method != M_HEALTH && r->opts.max_connections &&
-        active > (long)r->opts.max_connections) {
-        rpc_metrics_request(c->method, "overloaded", c->started_ns, 0, 0);
-        rpc_send_status(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                        "server overloaded: too many concurrent calls "
-                        "(server.max_connections); retry later",
-                        &c->t_done);
-        return;
-    }
-    if (r->opts.gate && !admit(c))
-        return;
     switch (c->method) {
     case M_STREAM:
         rpc_stream_start(c);
@@ -217,8 +193,34 @@ static void on_new(struct rcall *c, bool ok)
         rpc_unary_start(c);
         break;
     }
-    if (c->refs == 0)
+}
+
+static void on_new(struct rcall *c, bool ok)
+{
+    struct amaters_rpc *r = c->w->rpc;
+    if (!ok) {
+        /* The server is shutting down: the armed slot is released. */
         call_free(c);
+        return;
+    }
+    if (!atomic_load(&r->stopping))
+        rpc_arm(c->w, c->method);
+    atomic_store(&c->refs, 1); /* the handler's reference */
+    c->started_ns = amaters_now_ns();
+    c->counted = true;
+    long active = atomic_fetch_add(&r->active, 1) + 1;
+    rpc_metrics_active(active);
+    if (c->method != M_HEALTH && r->opts.max_connections &&
+        active > (long)r->opts.max_connections) {
+        rpc_metrics_request(c->method, "overloaded", c->started_ns, 0, 0);
+        rpc_send_status(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                        "server overloaded: too many concurrent calls "
+                        "(server.max_connections); retry later",
+                        &c->t_done);
+    } else if (r->opts.gate == NULL || admit(c)) {
+        start_handler(c);
+    }
+    rpc_call_unref(c); /* the handler's reference */
 }
 
 static void dispatch(struct rtag *t, bool ok)
@@ -424,6 +426,20 @@ static void drain_unstarted(grpc_completion_queue *cq)
     }
 }
 
+/* Waits up to timeout_ms for no call to be active. */
+static void wait_idle(struct amaters_rpc *r, uint64_t timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(timeout_ms / 1000);
+    pthread_mutex_lock(&r->mu);
+    while (atomic_load(&r->active) != 0) {
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
 {
     long cancelled = 0;
@@ -444,6 +460,9 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
             grpc_server_cancel_all_calls(r->server);
             wait_shutdown(r, 5000, false);
         }
+        /* Calls whose write is still with the engine finish from its
+         * thread: let them, before the queues go away. */
+        wait_idle(r, 10000);
     } else if (r->server && r->started) {
         grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,
                                         &r->shutdown_tag);

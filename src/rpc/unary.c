@@ -60,7 +60,7 @@ static uint64_t elapsed_ms(const struct rcall *c)
 /* Shared by ExecuteQuery and ExecuteInteractive: runs one request and
  * fills resp (arena). Returns the rc for metrics. */
 int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
-                  Amaters__Aql__QueryResponse *resp)
+                  Amaters__Aql__QueryResponse *resp, bool defer)
 {
     Amaters__Query__QueryResult *res = NULL;
     uint64_t t0 = amaters_now_ns();
@@ -69,6 +69,7 @@ int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
 
     amaters__aql__query_response__init(resp);
     rpc_qctx_reset(c);
+    c->qctx.defer_writes = defer;
     if (req == NULL) {
         rc = AMATERS_EPARSE;
     } else {
@@ -100,7 +101,8 @@ int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
             resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE__NOT_SET;
     }
     resp->execution_time_ms = (amaters_now_ns() - t0) / 1000000ull;
-    rpc_metrics_query(kind, rpc_outcome(rc), t0);
+    if (!c->qctx.has_deferred)
+        rpc_metrics_query(kind, rpc_outcome(rc), t0);
     return rc;
 }
 
@@ -123,24 +125,61 @@ int rpc_fit_query_response(struct rcall *c,
     return rc;
 }
 
+/* The engine's completion of a deferred SET (engine thread): answer. */
+static void deferred_done(void *arg, int rc)
+{
+    struct rcall *c = arg;
+    Amaters__Aql__QueryResponse *resp = c->deferred_resp;
+    if (rc) {
+        amaters_qctx_fail(&c->qctx, rc, "set: storage: %s",
+                          amaters_strerror(rc));
+        resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
+        resp->error = rpc_error(c, rc, NULL);
+    }
+    resp->execution_time_ms = elapsed_ms(c);
+    rpc_metrics_query("set", rpc_outcome(rc), c->started_ns);
+    send_response(c, &resp->base, rpc_outcome(rc));
+    rpc_call_unref(c); /* the deferred write's reference */
+}
+
 static void do_query(struct rcall *c)
 {
     ProtobufCMessage *m = NULL;
-    Amaters__Aql__QueryResponse resp;
+    Amaters__Aql__QueryResponse *resp =
+        amaters_arena_alloc(c->arena, sizeof *resp);
+    if (resp == NULL) {
+        rpc_send_status(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
+                        &c->t_done);
+        return;
+    }
     int rc = rpc_decode(c, c->payload, &amaters__aql__query_request__descriptor,
                         &m);
     if (rc) {
-        char saved[sizeof c->qctx.err];
-        memcpy(saved, c->qctx.err, sizeof saved);
-        rpc_run_query(c, NULL, &resp);
-        memcpy(c->qctx.err, saved, sizeof saved);
-        resp.error = rpc_error(c, rc, NULL);
+        amaters__aql__query_response__init(resp);
+        resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
+        resp->error = rpc_error(c, rc, NULL);
     } else {
-        rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, &resp);
+        rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, resp, true);
     }
-    rc = rpc_fit_query_response(c, &resp, rc);
-    resp.execution_time_ms = elapsed_ms(c);
-    send_response(c, &resp.base, rpc_outcome(rc));
+    if (rc == 0 && c->qctx.has_deferred) {
+        /* Hand the write to the engine; its completion answers. This
+         * thread must not touch the call after a successful hand-over. */
+        c->deferred_resp = resp;
+        atomic_fetch_add(&c->refs, 1);
+        rc = amaters_exec_write_deferred(c->w->rpc->exec, &c->qctx,
+                                         deferred_done, c);
+        if (rc == 0)
+            return;
+        atomic_fetch_sub(&c->refs, 1);
+        amaters_qctx_fail(&c->qctx, rc, "set: storage: %s",
+                          amaters_strerror(rc));
+        resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
+        resp->error = rpc_error(c, rc, NULL);
+        rpc_metrics_query("set", rpc_outcome(rc), c->started_ns);
+    }
+    rc = rpc_fit_query_response(c, resp, rc);
+    resp->execution_time_ms = elapsed_ms(c);
+    send_response(c, &resp->base, rpc_outcome(rc));
 }
 
 static void do_batch(struct rcall *c)

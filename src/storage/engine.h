@@ -112,6 +112,19 @@ struct amaters_engine_ops {
 
     /* Fills *out with current figures. */
     int (*stats)(struct amaters_engine *e, struct amaters_engine_stats *out);
+
+    /* Optional (NULL: callers use write()). Queues n writes, applied
+     * atomically exactly as write() would, and returns at once: 0 when
+     * queued, in which case done(arg, rc) is called exactly once, from an
+     * engine thread, after the writes are applied and as durable as the
+     * sync mode promises (or failed: rc < 0); or a negative code, in which
+     * case done is never called. ops and every buffer they point to must
+     * stay valid until done runs. done must not block for long: it runs
+     * on the engine's committer. This is what lets request threads hand a
+     * write over instead of blocking on fsync. */
+    int (*write_async)(struct amaters_engine *e,
+                       const struct amaters_write_op *ops, size_t n,
+                       void (*done)(void *arg, int rc), void *arg);
 };
 
 /* Every engine struct and every iterator struct starts with this header

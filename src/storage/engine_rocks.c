@@ -449,4 +449,5 @@ const struct amaters_engine_ops amaters_engine_lsm_ops = {
     .iter_close = lsm_iter_close,
     .flush = lsm_flush,
     .stats = lsm_stats,
+    .write_async = lsm_write_async,
 };

@@ -236,6 +236,18 @@ static struct lsm_request *queue_take(struct lsm_engine *e)
     return group;
 }
 
+/* Runs the completions of asynchronous requests, in queue order, and
+ * frees them. Committer thread, mu not held. */
+static void complete_async(struct lsm_request *r)
+{
+    while (r != NULL) {
+        struct lsm_request *next = r->next;
+        r->cb(r->cb_arg, r->rv);
+        amaters_free(r);
+        r = next;
+    }
+}
+
 static void *committer_main(void *arg)
 {
     struct lsm_engine *e = arg;
@@ -250,13 +262,28 @@ static void *committer_main(void *arg)
         pthread_mutex_unlock(&e->mu);
         int rv = group_commit(e, group);
         pthread_mutex_lock(&e->mu);
+        struct lsm_request *async_head = NULL, *async_tail = NULL;
         for (struct lsm_request *r = group; r != NULL;) {
             struct lsm_request *next = r->next;
             r->rv = rv;
-            r->done = true; /* r may vanish once mu is released */
+            if (r->cb != NULL) {
+                r->next = NULL;
+                if (async_tail != NULL)
+                    async_tail->next = r;
+                else
+                    async_head = r;
+                async_tail = r;
+            } else {
+                r->done = true; /* r may vanish once mu is released */
+            }
             r = next;
         }
         pthread_cond_broadcast(&e->done_cv);
+        if (async_head != NULL) {
+            pthread_mutex_unlock(&e->mu);
+            complete_async(async_head);
+            pthread_mutex_lock(&e->mu);
+        }
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -388,6 +415,46 @@ int lsm_write(struct amaters_engine *base, const struct amaters_write_op *ops,
     rv = req.rv;
     pthread_mutex_unlock(&e->mu);
     return rv;
+}
+
+int lsm_write_async(struct amaters_engine *base,
+                    const struct amaters_write_op *ops, size_t n,
+                    void (*done)(void *arg, int rc), void *arg)
+{
+    struct lsm_engine *e = (struct lsm_engine *)base;
+    struct lsm_request *req;
+    size_t bytes = 0;
+    int rv;
+
+    if (ops == NULL || done == NULL || n == 0)
+        return AMATERS_EINVAL;
+    rv = validate_ops(ops, n, &bytes);
+    if (rv == 0)
+        rv = atomic_load(&e->failed);
+    if (rv != 0)
+        return rv;
+    req = amaters_calloc(1, sizeof *req);
+    if (req == NULL)
+        return AMATERS_ENOMEM;
+    req->ops = ops;
+    req->n = n;
+    req->bytes = bytes;
+    req->cb = done;
+    req->cb_arg = arg;
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->mu);
+        amaters_free(req);
+        return AMATERS_ESHUTDOWN;
+    }
+    if (e->tail != NULL)
+        e->tail->next = req;
+    else
+        e->head = req;
+    e->tail = req;
+    pthread_cond_signal(&e->work_cv);
+    pthread_mutex_unlock(&e->mu);
+    return 0;
 }
 
 uint64_t amaters_engine_lsm_commit_groups(struct amaters_engine *base)

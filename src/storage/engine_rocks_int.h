@@ -39,6 +39,10 @@ struct lsm_request {
     int rv;
     bool done;
     struct lsm_request *next;
+    /* write_async(): the completion, called by the committer without mu
+     * held; such requests are heap-allocated and freed after it. */
+    void (*cb)(void *arg, int rc);
+    void *cb_arg;
 };
 
 /* The committer's per-group view of one key: whether it is live and its
@@ -144,5 +148,10 @@ void lsm_commit_stop(struct lsm_engine *e);
 /* The engine's write(): see storage/engine.h. */
 int lsm_write(struct amaters_engine *base, const struct amaters_write_op *ops,
               size_t n);
+
+/* The engine's write_async(): see storage/engine.h. */
+int lsm_write_async(struct amaters_engine *base,
+                    const struct amaters_write_op *ops, size_t n,
+                    void (*done)(void *arg, int rc), void *arg);
 
 #endif
