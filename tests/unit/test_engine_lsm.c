@@ -401,6 +401,81 @@ static void test_group_commit(void **state)
     check_writers(f->e, GC_THREADS);
 }
 
+/* ---- write_async ---- */
+
+#define ASYNC_WRITES 2000
+
+struct async_state {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    int failed;
+    int calls[ASYNC_WRITES]; /* completions per write: must end at 1 */
+};
+
+struct async_write {
+    struct async_state *st;
+    int index;
+    char key[16];
+    struct amaters_write_op op;
+};
+
+static void async_done(void *arg, int rc)
+{
+    struct async_write *w = arg;
+    pthread_mutex_lock(&w->st->mu);
+    w->st->calls[w->index]++;
+    w->st->done++;
+    if (rc != 0)
+        w->st->failed++;
+    pthread_cond_signal(&w->st->cv);
+    pthread_mutex_unlock(&w->st->mu);
+}
+
+/* Thousands of queued writes complete exactly once each, are grouped, and
+ * are all there after a reopen. */
+static void test_write_async(void **state)
+{
+    struct fx *f = *state;
+    static struct async_state st;
+    static struct async_write w[ASYNC_WRITES];
+
+    memset(&st, 0, sizeof st);
+    pthread_mutex_init(&st.mu, NULL);
+    pthread_cond_init(&st.cv, NULL);
+    open_ok(f);
+    assert_non_null(f->e->ops->write_async);
+    for (int i = 0; i < ASYNC_WRITES; i++) {
+        w[i].st = &st;
+        w[i].index = i;
+        snprintf(w[i].key, sizeof w[i].key, "async%05d", i);
+        w[i].op = (struct amaters_write_op){
+            AMATERS_WRITE_PUT, (const uint8_t *)w[i].key, strlen(w[i].key),
+            (const uint8_t *)w[i].key, strlen(w[i].key)};
+        assert_int_equal(f->e->ops->write_async(f->e, &w[i].op, 1,
+                                                async_done, &w[i]),
+                         0);
+    }
+    pthread_mutex_lock(&st.mu);
+    while (st.done < ASYNC_WRITES)
+        pthread_cond_wait(&st.cv, &st.mu);
+    pthread_mutex_unlock(&st.mu);
+    assert_int_equal(st.failed, 0);
+    for (int i = 0; i < ASYNC_WRITES; i++)
+        assert_int_equal(st.calls[i], 1);
+    /* queued faster than one fsync each: they were grouped */
+    assert_true(amaters_engine_lsm_commit_groups(f->e) < ASYNC_WRITES);
+    /* bad arguments are refused without a completion */
+    assert_int_equal(f->e->ops->write_async(f->e, NULL, 1, async_done, &w[0]),
+                     AMATERS_EINVAL);
+    reopen(f);
+    for (int i = 0; i < ASYNC_WRITES; i += 97)
+        check_value(f->e, w[i].key, w[i].key, strlen(w[i].key));
+    check_stats(f->e, ASYNC_WRITES, 2 * ASYNC_WRITES * strlen("async00000"));
+    pthread_mutex_destroy(&st.mu);
+    pthread_cond_destroy(&st.cv);
+}
+
 /* With groups of one call, every write is its own RocksDB write. */
 static void test_group_limit(void **state)
 {
@@ -620,6 +695,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_same_keys, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
