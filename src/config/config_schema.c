@@ -75,9 +75,9 @@ const struct cfg_field cfg_fields[] = {
         "Completion-queue worker threads; 0 means one per CPU."),
 
     /* [storage] */
-    ENUM("storage.engine", storage.engine, "memory", engines, 0,
-         "Storage engine: memory (nothing survives a restart) or lsm "
-         "(RocksDB on disk)."),
+    ENUM("storage.engine", storage.engine, "lsm", engines, 0,
+         "Storage engine: lsm (RocksDB on disk, durable per "
+         "storage.wal.sync_mode) or memory (nothing survives a restart)."),
     INT("storage.memtable_size_mb", storage.memtable_size_mb, 64, 1, 65536,
         0, "Size of one in-memory write buffer before it is flushed."),
     INT("storage.block_cache_size_mb", storage.block_cache_size_mb, 256, 0,

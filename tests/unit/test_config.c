@@ -79,8 +79,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.server.max_connections, 1000);
     assert_int_equal(cfg.server.shutdown_timeout_secs, 30);
     assert_int_equal(cfg.server.worker_threads, 0);
-    assert_string_equal(cfg.storage.engine, "memory");
-    assert_int_equal(cfg.storage.engine_id, AMATERS_STORAGE_ENGINE_MEMORY);
+    assert_string_equal(cfg.storage.engine, "lsm");
+    assert_int_equal(cfg.storage.engine_id, AMATERS_STORAGE_ENGINE_LSM);
     assert_int_equal(cfg.storage.memtable_size_mb, 64);
     assert_int_equal(cfg.storage.block_cache_size_mb, 256);
     assert_true(cfg.storage.wal.enabled);
@@ -430,9 +430,9 @@ static void test_load_layers_on_current_values(void **state)
 {
     (void)state;
     assert_int_equal(load("[server]\ndata_dir = \"/one\"\n"), 0);
-    assert_int_equal(load("[storage]\nengine = \"lsm\"\n"), 0);
+    assert_int_equal(load("[storage]\nengine = \"memory\"\n"), 0);
     assert_string_equal(cfg.server.data_dir, "/one");
-    assert_int_equal(cfg.storage.engine_id, AMATERS_STORAGE_ENGINE_LSM);
+    assert_int_equal(cfg.storage.engine_id, AMATERS_STORAGE_ENGINE_MEMORY);
     /* Integers are not accepted as booleans, nor floats as integers, but
      * every table is optional and may be empty or inline. */
     assert_int_equal(load("[server]\n[storage.wal]\n"), 0);
