@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build run test unit-test integration-test asan-test \
-        fuzz clean docs
+        fuzz clean docs crash-test
 
 all: build
 
@@ -48,6 +48,16 @@ fuzz: deps
 	    -DAMATERS_FUZZ=ON $(CMAKE_ARGS)
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
 	bash scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Durability: 20 kill -9 rounds per sync mode with 32 writers, batches
+# killed mid-way, and 1,000,000 keys across a graceful restart.
+crash-test: build
+	AMATERS_CRASH_ROUNDS=20 AMATERS_RESTART_KEYS=1000000 \
+	AMATERS_SERVER_BIN=$(CURDIR)/$(BUILD)/src/server/amaters-server \
+	AMATERS_PY_GEN=$(CURDIR)/$(BUILD)/tests/integration/gen \
+	AMATERS_SHARED_DIR=$(CURDIR)/../shared \
+	/usr/bin/python3 -m pytest -q -s -p no:cacheprovider \
+	    tests/integration/test_durability.py
 
 docs: build
 	./$(BUILD)/src/config/amaters-config-docs > docs/configuration.md

@@ -438,3 +438,225 @@ def server_alive_and_serving(s):
     v = single_value(c.get(coll, b"k"))
     assert v is not None and v.data == b"v"
 
+
+
+# ---------------------------------------------------------------------------
+# Security helpers (test_security_*.py): credentials in call metadata, TLS
+# channels, and a small in-test PKI (keys, certificates, CRLs).
+# ---------------------------------------------------------------------------
+import collections  # noqa: E402
+import datetime  # noqa: E402
+
+
+class _CallDetails(
+        collections.namedtuple(
+            "_CallDetails", ("method", "timeout", "metadata", "credentials",
+                             "wait_for_ready", "compression")),
+        grpc.ClientCallDetails):
+    pass
+
+
+class MetadataInterceptor(grpc.UnaryUnaryClientInterceptor,
+                          grpc.UnaryStreamClientInterceptor,
+                          grpc.StreamUnaryClientInterceptor,
+                          grpc.StreamStreamClientInterceptor):
+    """Adds fixed metadata (credentials) to every call of a channel."""
+
+    def __init__(self, metadata):
+        self.metadata = list(metadata)
+
+    def _details(self, d):
+        md = list(d.metadata or []) + self.metadata
+        return _CallDetails(d.method, d.timeout, md, d.credentials,
+                            getattr(d, "wait_for_ready", None),
+                            getattr(d, "compression", None))
+
+    def intercept_unary_unary(self, cont, d, req):
+        return cont(self._details(d), req)
+
+    def intercept_unary_stream(self, cont, d, req):
+        return cont(self._details(d), req)
+
+    def intercept_stream_unary(self, cont, d, it):
+        return cont(self._details(d), it)
+
+    def intercept_stream_stream(self, cont, d, it):
+        return cont(self._details(d), it)
+
+
+def md_client(channel, metadata=()):
+    """A Client whose every call carries `metadata` (list of pairs)."""
+    if metadata:
+        channel = grpc.intercept_channel(channel,
+                                         MetadataInterceptor(metadata))
+    return Client(channel)
+
+
+def bearer_client(channel, token):
+    return md_client(channel, [("authorization", "Bearer " + token)])
+
+
+def tls_channel(addr, root_pem, key_pem=None, chain_pem=None,
+                name="localhost"):
+    """A TLS channel to addr trusting root_pem (bytes); with key_pem and
+    chain_pem it presents that client certificate. Each channel has its
+    own subchannel pool so it opens its own connection."""
+    creds = grpc.ssl_channel_credentials(root_certificates=root_pem,
+                                         private_key=key_pem,
+                                         certificate_chain=chain_pem)
+    return grpc.secure_channel(
+        addr, creds,
+        options=[("grpc.ssl_target_name_override", name),
+                 ("grpc.use_local_subchannel_pool", 1)])
+
+
+def status_of(fn, *a, **kw):
+    """Runs fn; returns (code, details, trailing metadata dict, result)."""
+    try:
+        return grpc.StatusCode.OK, "", {}, fn(*a, **kw)
+    except grpc.RpcError as e:
+        tmd = {}
+        try:
+            tmd = dict(e.trailing_metadata() or ())
+        except Exception:  # noqa: BLE001 - not every RpcError has them
+            tmd = {}
+        return e.code(), e.details() or "", tmd, None
+
+
+class Pki:
+    """Keys, certificates and CRLs made with python3-cryptography."""
+
+    def __init__(self):
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        self.x509, self.hashes, self.ser = x509, hashes, serialization
+        self.ec, self.NameOID = ec, NameOID
+
+    def key(self):
+        return self.ec.generate_private_key(self.ec.SECP256R1())
+
+    def name(self, cn, org=None):
+        attrs = []
+        if org is not None:
+            attrs.append(self.x509.NameAttribute(
+                self.NameOID.ORGANIZATION_NAME, org))
+        attrs.append(self.x509.NameAttribute(self.NameOID.COMMON_NAME, cn))
+        return self.x509.Name(attrs)
+
+    def ca(self, cn="Test CA"):
+        """Returns (key, cert) of a self-signed CA."""
+        k = self.key()
+        now = datetime.datetime.utcnow()
+        n = self.name(cn, "Test")
+        cert = (self.x509.CertificateBuilder()
+                .subject_name(n).issuer_name(n).public_key(k.public_key())
+                .serial_number(self.x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=30))
+                .add_extension(self.x509.BasicConstraints(ca=True,
+                                                          path_length=None),
+                               critical=True)
+                .add_extension(self.x509.KeyUsage(
+                    digital_signature=True, content_commitment=False,
+                    key_encipherment=False, data_encipherment=False,
+                    key_agreement=False, key_cert_sign=True, crl_sign=True,
+                    encipher_only=False, decipher_only=False), critical=True)
+                .sign(k, self.hashes.SHA256()))
+        return k, cert
+
+    def leaf(self, ca, cn, org=None, server=False, serial=None):
+        """Returns (key, cert) signed by ca = (key, cert). Server
+        certificates name localhost and 127.0.0.1."""
+        import ipaddress
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+        ca_key, ca_cert = ca
+        k = self.key()
+        now = datetime.datetime.utcnow()
+        b = (self.x509.CertificateBuilder()
+             .subject_name(self.name(cn, org))
+             .issuer_name(ca_cert.subject).public_key(k.public_key())
+             .serial_number(serial or self.x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(days=1))
+             .not_valid_after(now + datetime.timedelta(days=30))
+             .add_extension(self.x509.BasicConstraints(ca=False,
+                                                       path_length=None),
+                            critical=True))
+        if server:
+            b = b.add_extension(self.x509.SubjectAlternativeName([
+                self.x509.DNSName("localhost"),
+                self.x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            b = b.add_extension(self.x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        else:
+            b = b.add_extension(self.x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        return k, b.sign(ca_key, self.hashes.SHA256())
+
+    def crl(self, ca, serials):
+        ca_key, ca_cert = ca
+        now = datetime.datetime.utcnow()
+        b = (self.x509.CertificateRevocationListBuilder()
+             .issuer_name(ca_cert.subject)
+             .last_update(now - datetime.timedelta(minutes=5))
+             .next_update(now + datetime.timedelta(days=7)))
+        for s in serials:
+            b = b.add_revoked_certificate(
+                self.x509.RevokedCertificateBuilder().serial_number(s)
+                .revocation_date(now - datetime.timedelta(minutes=1))
+                .build())
+        return b.sign(ca_key, self.hashes.SHA256())
+
+    def pem(self, obj):
+        """PEM bytes of a certificate, CRL or private key."""
+        if hasattr(obj, "private_bytes"):
+            return obj.private_bytes(self.ser.Encoding.PEM,
+                                     self.ser.PrivateFormat.PKCS8,
+                                     self.ser.NoEncryption())
+        return obj.public_bytes(self.ser.Encoding.PEM)
+
+
+def write_file(path, data, mode=0o600):
+    """Writes bytes or text to path atomically (rename) and returns it."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    return path
+
+
+def read_jsonl(path):
+    """The JSON records of a JSON Lines file ([] when it is missing)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except OSError:
+        return []
+    # JSON Lines are separated by "\n" only (not str.splitlines(), which
+    # also splits at U+2028 and others that JSON strings may hold raw).
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
+
+
+# --- restart and independent channels (durability tests) ---
+
+def _server_restart(self, wait=True):
+    """Starts the server again on the same data dir and ports."""
+    if self.channel is not None:
+        self.channel.close()
+        self.channel = None
+    return self.start(wait=wait)
+
+
+def _server_client_new_channel(self):
+    """A client on a channel of its own (for concurrent writers)."""
+    ch = grpc.insecure_channel(
+        self.addr, options=[("grpc.max_receive_message_length", 256 << 20),
+                            ("grpc.max_send_message_length", 256 << 20)])
+    return Client(ch)
+
+
+Server.restart = _server_restart
+Server.client_new_channel = _server_client_new_channel
