@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -581,7 +582,7 @@ static void test_group_same_keys(void **state)
 /* Returns the total size of the blob files in dir's database. */
 static uint64_t blob_bytes(const char *dir)
 {
-    char path[256];
+    char path[PATH_MAX];
     DIR *d;
     struct dirent *de;
     struct stat st;
