@@ -50,9 +50,10 @@ fuzz: deps
 	bash scripts/run-fuzzers.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Durability: 20 kill -9 rounds per sync mode with 32 writers, batches
-# killed mid-way, and 1,000,000 keys across a graceful restart.
+# killed mid-way, 1,000,000 keys across a graceful restart, and a 1 GiB
+# stream whose server RSS growth must stay under 64 MiB.
 crash-test: build
-	AMATERS_CRASH_ROUNDS=20 AMATERS_RESTART_KEYS=1000000 \
+	AMATERS_CRASH_ROUNDS=20 AMATERS_RESTART_KEYS=1000000 AMATERS_STREAM_MB=1024 \
 	AMATERS_SERVER_BIN=$(CURDIR)/$(BUILD)/src/server/amaters-server \
 	AMATERS_PY_GEN=$(CURDIR)/$(BUILD)/tests/integration/gen \
 	AMATERS_SHARED_DIR=$(CURDIR)/../shared \

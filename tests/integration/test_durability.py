@@ -176,3 +176,41 @@ def test_graceful_restart_keeps_every_key(make_server):
             assert kv.value.data == b"%d" % expect
             expect += 1
     assert expect == RESTART_KEYS
+
+
+STREAM_MB = int(os.environ.get("AMATERS_STREAM_MB", "64"))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_stream_memory_stays_flat(make_server):
+    """Streaming STREAM_MB MiB of 1 MiB values (1 GiB in make crash-test)
+    grows the server's RSS by less than 64 MiB: the stream reads a live
+    iterator chunk by chunk instead of materialising the result."""
+    s = make_server(config_text=lsm_config("none"))
+    c = s.client()
+    value = bytes(range(256)) * 4096  # 1 MiB
+    b = blob(value)
+    for i in range(STREAM_MB):
+        r = c.query(q_set("big", b"v%06d" % i, b), timeout=60)
+        assert r.WhichOneof("response") == "result", r.error.message
+    base = rss_kib(s.proc.pid)
+    peak = base
+    seen = 0
+    for chunk in c._stream(c.request(q_range("big", b"")), timeout=600):
+        peak = max(peak, rss_kib(s.proc.pid))
+        if chunk.WhichOneof("chunk") == "batch":
+            for kv in chunk.batch.values:
+                assert kv.value.data == value
+                seen += 1
+    assert seen == STREAM_MB
+    growth_mib = (peak - base) / 1024
+    print(f"streamed {STREAM_MB} MiB: RSS {base // 1024} MiB -> peak "
+          f"{peak // 1024} MiB (+{growth_mib:.1f} MiB)")
+    assert growth_mib < 64, f"RSS grew by {growth_mib:.1f} MiB"
