@@ -214,3 +214,40 @@ def test_stream_memory_stays_flat(make_server):
     print(f"streamed {STREAM_MB} MiB: RSS {base // 1024} MiB -> peak "
           f"{peak // 1024} MiB (+{growth_mib:.1f} MiB)")
     assert growth_mib < 64, f"RSS grew by {growth_mib:.1f} MiB"
+
+
+def test_disk_full_is_a_clear_error_and_reads_keep_working(make_server,
+                                                           tmpdir_path):
+    """With the data dir on a 24 MiB tmpfs, SETs eventually fail with
+    ERROR_STORAGE_FULL (not a crash, not a transport error); every value
+    acknowledged before stays readable and the server keeps serving."""
+    import subprocess
+    mnt = os.path.join(tmpdir_path, "small")
+    os.makedirs(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs",
+                       mnt], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        s = make_server(start=False, config_text=lsm_config())
+        s.data_dir = os.path.join(mnt, "data")
+        s.start()
+        c = s.client()
+        value = os.urandom(256 << 10)
+        acked, full = [], None
+        for i in range(400):
+            r = c.query(q_set("fill", b"k%04d" % i, blob(value)), timeout=30)
+            if r.WhichOneof("response") == "error":
+                full = r.error
+                break
+            acked.append(b"k%04d" % i)
+        assert full is not None, "the disk never filled"
+        assert full.code == 4003, full  # ERROR_STORAGE_FULL
+        assert full.category == 5      # CATEGORY_SERVER_ERROR
+        assert acked
+        for k in acked[:: max(1, len(acked) // 10)]:
+            got = c.get("fill", k).result.single
+            assert got.HasField("value") and got.value.data == value
+        assert c.health().status == 1  # still serving reads
+        s.stop()
+    finally:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
