@@ -85,6 +85,22 @@ const char *amaters_config_diff(const struct amaters_config *a,
     return NULL;
 }
 
+size_t amaters_config_diff_all(const struct amaters_config *a,
+                               const struct amaters_config *b,
+                               const char **names, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg_nfields; i++) {
+        if (cfg_field_equal(&cfg_fields[i], a, b))
+            continue;
+        if (n < max)
+            names[n] = cfg_fields[i].name;
+        n++;
+    }
+    return n;
+}
+
 int amaters_config_check_reload(const struct amaters_config *old_cfg,
                                 const struct amaters_config *new_cfg,
                                 char *err, size_t errlen)

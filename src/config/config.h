@@ -346,6 +346,15 @@ const char *amaters_config_diff(const struct amaters_config *a,
                                 const struct amaters_config *b);
 
 /*
+ * Like amaters_config_diff, but stores up to max names of every key that
+ * differs (static strings, table order) in names and returns how many keys
+ * differ in all (which may exceed max).
+ */
+size_t amaters_config_diff_all(const struct amaters_config *a,
+                               const struct amaters_config *b,
+                               const char **names, size_t max);
+
+/*
  * For a reload: returns 0 when new_cfg differs from old_cfg only in keys
  * marked reloadable, else AMATERS_ECONFIG with err naming the first key
  * that needs a restart.

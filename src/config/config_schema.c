@@ -122,13 +122,13 @@ const struct cfg_field cfg_fields[] = {
 
     /* [limits] */
     INT("limits.max_message_bytes", limits.max_message_bytes, 67108864, 1024,
-        2147483647, RELOAD, "Largest gRPC request or response message."),
+        2147483647, 0, "Largest gRPC request or response message."),
     INT("limits.max_key_bytes", limits.max_key_bytes, 65536, 1, 65536,
-        RELOAD, "Longest key."),
+        0, "Longest key."),
     INT("limits.max_value_bytes", limits.max_value_bytes, 67108864, 0,
-        2147483647, RELOAD, "Largest stored value."),
+        2147483647, 0, "Largest stored value."),
     INT("limits.max_batch_queries", limits.max_batch_queries, 10000, 1,
-        1000000, RELOAD, "Most queries in one ExecuteBatch call."),
+        1000000, 0, "Most queries in one ExecuteBatch call."),
     INT("limits.rps", limits.rps, 0, 0, 10000000, 0,
         "Calls per second allowed to each principal (each peer IP when "
         "anonymous); 0 = no limit. Over it: RESOURCE_EXHAUSTED with a "
@@ -142,9 +142,9 @@ const struct cfg_field cfg_fields[] = {
 
     /* [query] */
     INT("query.stream_batch_size", query.stream_batch_size, 100, 1, 100000,
-        RELOAD, "Results per chunk of ExecuteStream."),
+        0, "Results per chunk of ExecuteStream."),
     INT("query.default_timeout_ms", query.default_timeout_ms, 30000, 0,
-        86400000, RELOAD,
+        86400000, 0,
         "Timeout of a query whose client sends none; 0 means no timeout."),
 
     /* [cluster] */

@@ -12,6 +12,7 @@
 #include "rpc/auth.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +42,8 @@ struct amaters_gate {
     bool have_jwt;
     struct amaters_jwt_config jwt;
     struct amaters_apikey_store *keys;
+    /* Swapped by amaters_gate_reload: read under rbac_lock. */
+    pthread_rwlock_t rbac_lock;
     struct amaters_rbac *rbac;
     struct amaters_audit *audit;
     struct amaters_ratelimit *rl;
@@ -120,10 +123,12 @@ int amaters_gate_create(const struct amaters_config *cfg,
     int rc = 0;
     if (g == NULL)
         return AMATERS_ENOMEM;
+    pthread_rwlock_init(&g->rbac_lock, NULL);
     g->auth_enabled = cfg->auth.enabled;
     g->authz_enabled = cfg->authz.enabled;
     g->reject_unauthenticated = cfg->auth.reject_unauthenticated;
-    g->methods = cfg->auth.methods_mask;
+    /* auth.methods plus the methods whose own section is enabled */
+    g->methods = amaters_config_auth_methods(cfg);
     g->tls = tls;
     if (g->auth_enabled && (g->methods & AMATERS_AUTH_METHOD_JWT)) {
         rc = amaters_jwt_config_load(&g->jwt, &cfg->auth.jwt, err, errlen);
@@ -164,6 +169,7 @@ void amaters_gate_free(struct amaters_gate *g)
     if (g->audit)
         amaters_audit_close(g->audit);
     amaters_ratelimit_free(g->rl);
+    pthread_rwlock_destroy(&g->rbac_lock);
     amaters_free(g);
 }
 
@@ -286,6 +292,7 @@ int amaters_gate_admit(struct amaters_gate *g, grpc_call *call,
             if (rc != AMATERS_ENOMEM)
                 rc = AMATERS_EAUTH;
             count_auth(method, "failure");
+            id->principal.method = method; /* the method that was tried */
             audit(g, AMATERS_AUDIT_AUTHENTICATION, AMATERS_AUDIT_FAILURE, id,
                   method, NULL, why);
             amaters_principal_free(&id->principal);
@@ -334,10 +341,13 @@ int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
                  (int)collection_len, (const char *)collection);
     else
         snprintf(resource, sizeof resource, "server");
-    int rc = amaters_rbac_check(g->rbac, (const char *const *)id->principal.roles,
+    pthread_rwlock_rdlock(&g->rbac_lock);
+    int rc = amaters_rbac_check(g->rbac,
+                                (const char *const *)id->principal.roles,
                                 id->principal.nroles,
                                 (enum amaters_action)action, resource,
                                 &allowed);
+    pthread_rwlock_unlock(&g->rbac_lock);
     if (rc == 0 && allowed) {
         if (action == AMATERS_QACTION_ADMIN)
             audit(g, AMATERS_AUDIT_ADMIN_COMMAND, AMATERS_AUDIT_SUCCESS, id,
@@ -353,4 +363,30 @@ int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
                              id->principal.subject ? id->principal.subject
                                                    : "anonymous",
                              aname, resource, what);
+}
+
+int amaters_gate_reload(struct amaters_gate *g,
+                        const struct amaters_config *cfg,
+                        const char *const *changed, size_t n, char *err,
+                        size_t errlen)
+{
+    struct amaters_rbac *fresh = NULL, *old;
+    struct amaters_call_identity none = {.peer = "local"};
+    int rc = 0;
+
+    if (g->rbac) {
+        rc = amaters_rbac_load_config(&fresh, &cfg->authz, err, errlen);
+        if (rc)
+            return rc;
+        pthread_rwlock_wrlock(&g->rbac_lock);
+        old = g->rbac;
+        g->rbac = fresh;
+        pthread_rwlock_unlock(&g->rbac_lock);
+        amaters_rbac_free(old);
+    }
+    none.principal.method = "sighup";
+    for (size_t i = 0; i < n; i++)
+        audit(g, AMATERS_AUDIT_CONFIG_CHANGE, AMATERS_AUDIT_SUCCESS, &none,
+              "reload", changed[i], NULL);
+    return 0;
 }

@@ -62,6 +62,16 @@ int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
                        const uint8_t *collection, size_t collection_len,
                        const char *what);
 
+/* Applies a reloaded configuration's reloadable security settings
+ * (authz.default_role, authz.default_mode; the roles file is read again):
+ * builds the new role set, then swaps it in for calls checked from then on.
+ * Records one config_change audit event per key in changed (n names).
+ * On failure nothing changes and err says why. Main thread. */
+int amaters_gate_reload(struct amaters_gate *g,
+                        const struct amaters_config *cfg,
+                        const char *const *changed, size_t n, char *err,
+                        size_t errlen);
+
 /* Whether the gate authenticates at all (auth.enabled). */
 bool amaters_gate_auth_enabled(const struct amaters_gate *g);
 

@@ -108,8 +108,8 @@ static int check_data_dir(const char *dir)
  * without them (fail closed). */
 static int check_supported(const struct amaters_config *cfg)
 {
-    if ((cfg->auth.methods_mask & AMATERS_AUTH_METHOD_MTLS) &&
-        cfg->auth.enabled && !cfg->network.tls_enabled)
+    if ((amaters_config_auth_methods(cfg) & AMATERS_AUTH_METHOD_MTLS) &&
+        !cfg->network.tls_enabled)
         return fail("auth.methods includes \"mtls\" but "
                     "network.tls_enabled = false: client certificates need "
                     "TLS");
@@ -356,19 +356,50 @@ static void *second_signal_main(void *arg)
     _exit(AMATERS_EXIT_ERROR);
 }
 
-static void reload_log_level(struct runtime *rt)
+/* SIGHUP: re-reads the configuration and applies what can change while
+ * running (logging.level, authz.default_role, authz.default_mode and the
+ * roles file); anything else that changed is reported as needing a
+ * restart and nothing is applied. */
+static void reload_config(struct runtime *rt)
 {
     struct amaters_config fresh;
     enum amaters_log_level lvl;
-    if (amaters_server_load_config(rt->cli, &fresh) == 0 &&
-        amaters_log_parse_level(fresh.logging.level, &lvl) == 0) {
-        amaters_log_set_level(lvl);
-        amaters_log(AMATERS_LOG_INFO, "server",
-                    "SIGHUP: logging.level is now %s", fresh.logging.level);
-    } else {
+    const char *changed[32];
+    char err[512];
+
+    if (amaters_server_load_config(rt->cli, &fresh) != 0) {
         amaters_log(AMATERS_LOG_WARN, "server",
                     "SIGHUP: configuration not reloaded (invalid)");
+        goto out;
     }
+    if (amaters_config_check_reload(&rt->cfg, &fresh, err, sizeof err)) {
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "SIGHUP: configuration not reloaded: %s", err);
+        goto out;
+    }
+    size_t n = amaters_config_diff_all(&rt->cfg, &fresh, changed, 32);
+    if (n > 32)
+        n = 32;
+    if (rt->gate &&
+        amaters_gate_reload(rt->gate, &fresh, changed, n, err, sizeof err)) {
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "SIGHUP: configuration not reloaded: %s", err);
+        goto out;
+    }
+    if (amaters_log_parse_level(fresh.logging.level, &lvl) == 0)
+        amaters_log_set_level(lvl);
+    for (size_t i = 0; i < n; i++)
+        amaters_log(AMATERS_LOG_INFO, "server", "SIGHUP: %s reloaded",
+                    changed[i]);
+    if (n == 0)
+        amaters_log(AMATERS_LOG_INFO, "server",
+                    "SIGHUP: configuration unchanged");
+    /* Keep the applied values so the next reload compares against them
+     * (the reloadable keys are not referenced by running components). */
+    struct amaters_config tmp = rt->cfg;
+    rt->cfg = fresh;
+    fresh = tmp;
+out:
     amaters_config_free(&fresh);
 }
 
@@ -383,7 +414,7 @@ static int serve(struct runtime *rt)
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
         if (sig == SIGHUP)
-            reload_log_level(rt);
+            reload_config(rt);
     }
 }
 

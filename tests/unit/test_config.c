@@ -887,7 +887,8 @@ static void test_docs_up_to_date(void **state)
               "`none` | `AMATERS_STORAGE__WAL__SYNC_MODE` | no |"));
     assert_non_null(strstr(want, "| `max_key_bytes` | integer | `65536` | "
                                  "1..65536 | `AMATERS_LIMITS__MAX_KEY_BYTES` "
-                                 "| yes |"));
+                                 "| no |"));
+    assert_non_null(strstr(want, "`AMATERS_AUTHZ__DEFAULT_ROLE` | yes |"));
     assert_non_null(strstr(want, "`AMATERS_TLS_ENABLED`"));
     assert_non_null(strstr(want, "\n## [auth.api_key]\n"));
 
@@ -946,16 +947,33 @@ static void test_copy_diff_reload(void **state)
     assert_int_equal(amaters_config_check_reload(&cfg, &copy, err,
                                                  sizeof(err)),
                      0);
-    assert_int_equal(amaters_config_set(&copy, "limits.max_key_bytes", "10",
+    assert_int_equal(amaters_config_set(&copy, "authz.default_role", "admin",
                                         "t", err, sizeof(err)),
                      0);
     assert_int_equal(amaters_config_set(&copy, "logging.level", "trace", "t",
                                         err, sizeof(err)),
                      0);
-    assert_string_equal(amaters_config_diff(&cfg, &copy),
-                        "limits.max_key_bytes");
+    assert_string_equal(amaters_config_diff(&cfg, &copy), "logging.level");
+    const char *changed[4];
+    assert_int_equal(amaters_config_diff_all(&cfg, &copy, changed, 4), 2);
+    assert_string_equal(changed[0], "logging.level");
+    assert_string_equal(changed[1], "authz.default_role");
     assert_int_equal(amaters_config_check_reload(&cfg, &copy, err,
                                                  sizeof(err)),
+                     0);
+    /* limits are bound into the running gRPC server: restart needed */
+    assert_int_equal(amaters_config_set(&copy, "limits.max_key_bytes", "10",
+                                        "t", err, sizeof(err)),
+                     0);
+    assert_int_equal(amaters_config_check_reload(&cfg, &copy, err,
+                                                 sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err,
+                        "limits.max_key_bytes: changing it needs a restart");
+    char orig[32];
+    snprintf(orig, sizeof orig, "%lld", (long long)cfg.limits.max_key_bytes);
+    assert_int_equal(amaters_config_set(&copy, "limits.max_key_bytes", orig,
+                                        "t", err, sizeof(err)),
                      0);
     assert_int_equal(amaters_config_set(&copy, "cluster.peers", "", "t", err,
                                         sizeof(err)),
