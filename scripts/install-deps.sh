@@ -12,7 +12,7 @@ PACKAGES=(
     libcmocka-dev
     librocksdb-dev liblz4-dev libzstd-dev
     python3 python3-grpcio python3-protobuf python3-pytest
-    python3-prometheus-client
+    python3-prometheus-client python3-jwt python3-cryptography openssl
     curl procps
 )
 
