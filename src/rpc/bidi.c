@@ -36,8 +36,6 @@ static void answer(struct rcall *c)
 {
     ProtobufCMessage *m = NULL;
     Amaters__Aql__QueryResponse resp;
-    grpc_op ops[2];
-    size_t n = 0, len = 0;
     uint64_t t0 = amaters_now_ns();
 
     amaters_arena_reset(c->arena);
@@ -55,25 +53,12 @@ static void answer(struct rcall *c)
     }
     rc = rpc_fit_query_response(c, &resp, rc);
     resp.execution_time_ms = (amaters_now_ns() - t0) / 1000000ull;
-    if (c->send_bb)
-        grpc_byte_buffer_destroy(c->send_bb);
-    c->send_bb = rpc_encode(&resp.base, &len);
-    if (c->send_bb == NULL) {
+    if (rpc_send_message(c, &resp.base) != 0) {
         c->stream_state = STREAM_DONE;
         rpc_send_status(c, GRPC_STATUS_RESOURCE_EXHAUSTED,
                         "out of memory while encoding a response",
                         &c->t_send);
-        return;
     }
-    memset(ops, 0, sizeof ops);
-    if (!c->sent_initial) {
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-        c->sent_initial = true;
-    }
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n].data.send_message.send_message = c->send_bb;
-    n++;
-    rpc_start_batch(c, ops, n, &c->t_send);
 }
 
 void rpc_bidi_on_recv(struct rcall *c, bool ok)

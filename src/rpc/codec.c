@@ -270,3 +270,25 @@ void rpc_send_status_retry(struct rcall *c, grpc_status_code st,
     grpc_slice_unref(details);
     grpc_slice_unref(md.value);
 }
+
+int rpc_send_message(struct rcall *c, const ProtobufCMessage *m)
+{
+    grpc_op ops[2];
+    size_t n = 0, len = 0;
+
+    if (c->send_bb)
+        grpc_byte_buffer_destroy(c->send_bb);
+    c->send_bb = rpc_encode(m, &len);
+    if (c->send_bb == NULL)
+        return AMATERS_ENOMEM;
+    memset(ops, 0, sizeof ops);
+    if (!c->sent_initial) {
+        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        c->sent_initial = true;
+    }
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = c->send_bb;
+    n++;
+    rpc_start_batch(c, ops, n, &c->t_send);
+    return 0;
+}

@@ -128,6 +128,10 @@ Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
                                           const char *prefix);
 void rpc_send_status(struct rcall *c, grpc_status_code st, const char *msg,
                      struct rtag *tag);
+/* Sends one message of a stream (with the initial metadata the first
+ * time) on the call's t_send tag. Returns 0 or AMATERS_ENOMEM (nothing
+ * sent). */
+int rpc_send_message(struct rcall *c, const ProtobufCMessage *m);
 /* Ends a unary-style call with st and a `retry-after: N` trailer. */
 void rpc_send_status_retry(struct rcall *c, grpc_status_code st,
                            const char *msg, uint32_t retry_after);

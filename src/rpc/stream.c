@@ -32,25 +32,8 @@ static void finish(struct rcall *c, int rc)
 
 static void send_msg(struct rcall *c, Amaters__Aql__StreamResponse *m)
 {
-    grpc_op ops[2];
-    size_t n = 0, len = 0;
-
-    if (c->send_bb)
-        grpc_byte_buffer_destroy(c->send_bb);
-    c->send_bb = rpc_encode(&m->base, &len);
-    if (c->send_bb == NULL) {
+    if (rpc_send_message(c, &m->base) != 0)
         finish(c, AMATERS_ENOMEM);
-        return;
-    }
-    memset(ops, 0, sizeof ops);
-    if (!c->sent_initial) {
-        ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
-        c->sent_initial = true;
-    }
-    ops[n].op = GRPC_OP_SEND_MESSAGE;
-    ops[n].data.send_message.send_message = c->send_bb;
-    n++;
-    rpc_start_batch(c, ops, n, &c->t_send);
 }
 
 /* Produces and sends the next chunk (a batch, or the end marker). */
