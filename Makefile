@@ -65,3 +65,11 @@ docs: build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# Standard benchmark set (bench/run.sh): starts a server from $(BUILD) on
+# free loopback ports (lsm engine, sync always), runs amaters-bench,
+# engine-bench and, when etcd is installed, the loadgen against etcd;
+# writes bench/results/<date>.md and prints it. Not part of `make test`.
+.PHONY: bench
+bench: build
+	bash bench/run.sh $(BUILD)

@@ -13,7 +13,7 @@ PACKAGES=(
     librocksdb-dev liblz4-dev libzstd-dev
     python3 python3-grpcio python3-protobuf python3-pytest
     python3-prometheus-client python3-jwt python3-cryptography openssl
-    curl procps
+    curl procps etcd-server
 )
 
 missing=()
