@@ -147,6 +147,7 @@ struct amaters_config {
         int64_t burst;        /* 0 = same as rps */
         int64_t global_rps;   /* all calls; 0 = no limit */
         int64_t global_burst; /* 0 = same as global_rps */
+        int64_t max_calls_per_client; /* calls in flight; 0 = no limit */
     } limits;
     struct amaters_config_query {
         int64_t stream_batch_size;

@@ -139,6 +139,11 @@ const struct cfg_field cfg_fields[] = {
         "Calls per second allowed in total; 0 = no limit."),
     INT("limits.global_burst", limits.global_burst, 0, 0, 10000000, 0,
         "Bucket size of the global limit; 0 = same as global_rps."),
+    INT("limits.max_calls_per_client", limits.max_calls_per_client, 0, 0,
+        1000000, 0,
+        "Calls one principal (or peer IP when anonymous) may have in flight; "
+        "0 = no limit (server.max_connections bounds all calls). Over it: "
+        "RESOURCE_EXHAUSTED with a retry-after trailer."),
 
     /* [query] */
     INT("query.stream_batch_size", query.stream_batch_size, 100, 1, 100000,

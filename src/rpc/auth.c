@@ -33,6 +33,15 @@
 #include "security/rbac.h"
 #include "security/tls.h"
 
+#define CALLS_BUCKETS 256
+
+/* One client with calls in flight; removed when its count drops to 0. */
+struct client_calls {
+    struct client_calls *next;
+    int64_t n;
+    char key[160];
+};
+
 struct amaters_gate {
     bool auth_enabled;
     bool authz_enabled;
@@ -48,6 +57,10 @@ struct amaters_gate {
     struct amaters_audit *audit;
     struct amaters_ratelimit *rl;
     struct amaters_tls *tls;
+    /* Calls in flight per client (limits.max_calls_per_client). */
+    int64_t max_calls;
+    pthread_mutex_t calls_mu;
+    struct client_calls *calls[CALLS_BUCKETS];
 };
 
 static void count_auth(const char *method, const char *result)
@@ -74,11 +87,16 @@ static void count_denied(const char *action)
         amaters_counter_add(m, 1);
 }
 
-static void count_limited(void)
+static void count_limited(const char *limit)
 {
-    struct amaters_metric *m = amaters_metrics_simple(
+    static const char *const labels[] = {"limit"};
+    const char *values[] = {limit};
+    struct amaters_metric_family *f = amaters_metrics_family(
         AMATERS_METRIC_COUNTER, "amaters_rate_limited_total",
-        "Calls refused by the rate limits");
+        "Calls refused by the limits (rate: token buckets; concurrency: "
+        "calls in flight per client)",
+        labels, 1, NULL, 0);
+    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
     if (m)
         amaters_counter_add(m, 1);
 }
@@ -124,6 +142,8 @@ int amaters_gate_create(const struct amaters_config *cfg,
     if (g == NULL)
         return AMATERS_ENOMEM;
     pthread_rwlock_init(&g->rbac_lock, NULL);
+    pthread_mutex_init(&g->calls_mu, NULL);
+    g->max_calls = cfg->limits.max_calls_per_client;
     g->auth_enabled = cfg->auth.enabled;
     g->authz_enabled = cfg->authz.enabled;
     g->reject_unauthenticated = cfg->auth.reject_unauthenticated;
@@ -170,6 +190,14 @@ void amaters_gate_free(struct amaters_gate *g)
         amaters_audit_close(g->audit);
     amaters_ratelimit_free(g->rl);
     pthread_rwlock_destroy(&g->rbac_lock);
+    pthread_mutex_destroy(&g->calls_mu);
+    for (size_t i = 0; i < CALLS_BUCKETS; i++) {
+        while (g->calls[i]) {
+            struct client_calls *next = g->calls[i]->next;
+            amaters_free(g->calls[i]);
+            g->calls[i] = next;
+        }
+    }
     amaters_free(g);
 }
 
@@ -178,8 +206,67 @@ bool amaters_gate_auth_enabled(const struct amaters_gate *g)
     return g && g->auth_enabled;
 }
 
+static size_t calls_bucket(const char *key)
+{
+    size_t h = 5381;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = h * 33 + *p;
+    return h % CALLS_BUCKETS;
+}
+
+/* Takes a call slot for key: 0, or AMATERS_EOVERLOAD when the client has
+ * max_calls in flight already (or AMATERS_ENOMEM). */
+static int calls_take(struct amaters_gate *g, const char *key)
+{
+    size_t b = calls_bucket(key);
+    struct client_calls *c;
+    int rc = 0;
+
+    pthread_mutex_lock(&g->calls_mu);
+    for (c = g->calls[b]; c && strcmp(c->key, key) != 0; c = c->next)
+        ;
+    if (c == NULL) {
+        c = amaters_calloc(1, sizeof *c);
+        if (c == NULL) {
+            rc = AMATERS_ENOMEM;
+            goto out;
+        }
+        snprintf(c->key, sizeof c->key, "%s", key);
+        c->next = g->calls[b];
+        g->calls[b] = c;
+    }
+    if (c->n >= g->max_calls)
+        rc = AMATERS_EOVERLOAD;
+    else
+        c->n++;
+out:
+    pthread_mutex_unlock(&g->calls_mu);
+    return rc;
+}
+
+static void calls_release(struct amaters_gate *g, const char *key)
+{
+    size_t b = calls_bucket(key);
+    struct client_calls **pp, *c;
+
+    pthread_mutex_lock(&g->calls_mu);
+    for (pp = &g->calls[b]; (c = *pp) != NULL; pp = &c->next) {
+        if (strcmp(c->key, key) != 0)
+            continue;
+        if (--c->n <= 0) {
+            *pp = c->next;
+            amaters_free(c);
+        }
+        break;
+    }
+    pthread_mutex_unlock(&g->calls_mu);
+}
+
 void amaters_call_identity_clear(struct amaters_call_identity *id)
 {
+    if (id->holds_slot && id->gate)
+        calls_release(id->gate, id->client_key);
+    id->holds_slot = false;
     amaters_principal_free(&id->principal);
 }
 
@@ -303,20 +390,35 @@ int amaters_gate_admit(struct amaters_gate *g, grpc_call *call,
             audit(g, AMATERS_AUDIT_AUTHENTICATION, AMATERS_AUDIT_SUCCESS, id,
                   method, NULL, NULL);
     }
+    if (id->principal.subject)
+        snprintf(id->client_key, sizeof id->client_key, "principal:%s",
+                 id->principal.subject);
+    else
+        peer_ip(id->peer, id->client_key, sizeof id->client_key);
     if (g->rl) {
-        char key[160];
-        if (id->principal.subject)
-            snprintf(key, sizeof key, "principal:%s", id->principal.subject);
-        else
-            peer_ip(id->peer, key, sizeof key);
-        rc = amaters_ratelimit_take(g->rl, key, amaters_now_ns(), retry_after);
+        rc = amaters_ratelimit_take(g->rl, id->client_key, amaters_now_ns(),
+                                    retry_after);
         if (rc) {
-            count_limited();
+            count_limited("rate");
             snprintf(why, whylen, "rate limit exceeded; retry after %u s",
                      *retry_after);
             amaters_principal_free(&id->principal);
             return AMATERS_EOVERLOAD;
         }
+    }
+    if (g->max_calls > 0) {
+        rc = calls_take(g, id->client_key);
+        if (rc) {
+            count_limited("concurrency");
+            *retry_after = 1;
+            snprintf(why, whylen, "too many calls in flight for this client "
+                                  "(limits.max_calls_per_client = %lld); "
+                                  "retry after 1 s",
+                     (long long)g->max_calls);
+            amaters_principal_free(&id->principal);
+            return AMATERS_EOVERLOAD;
+        }
+        id->holds_slot = true;
     }
     return 0;
 }

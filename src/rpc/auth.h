@@ -38,10 +38,14 @@ void amaters_gate_free(struct amaters_gate *g);
 struct amaters_call_identity {
     struct amaters_principal principal; /* subject NULL = anonymous */
     char peer[128];
+    char client_key[160]; /* principal or peer IP: the limits' key */
+    bool holds_slot;      /* counted in the per-client call limit */
     const char *request_id; /* borrowed, may be NULL */
     struct amaters_gate *gate;
 };
 
+/* Releases what amaters_gate_admit took (the per-client call slot) and
+ * frees the principal. Any thread, once per admitted call. */
 void amaters_call_identity_clear(struct amaters_call_identity *id);
 
 /*

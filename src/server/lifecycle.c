@@ -294,7 +294,8 @@ static int start_security(struct runtime *rt)
             return fail("TLS: cannot create server credentials");
     }
     if (c->auth.enabled || c->authz.enabled || c->authz.audit_enabled ||
-        c->limits.rps || c->limits.global_rps) {
+        c->limits.rps || c->limits.global_rps ||
+        c->limits.max_calls_per_client) {
         if (amaters_gate_create(c, rt->tls, &rt->gate, err, sizeof err))
             return fail("security: %s", err);
     }
