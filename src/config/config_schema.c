@@ -223,7 +223,8 @@ const struct cfg_field cfg_fields[] = {
     STR("auth.mtls.crl_path", auth.mtls.crl_path, "", 0,
         "PEM certificate revocation list."),
     BOOL("auth.mtls.verify_cn", auth.mtls.verify_cn, 1, 0,
-         "Use the certificate's common name as the user name."),
+         "Use the client certificate's common name as the principal (else "
+         "its first subject alternative name); false: only the SANs."),
     LIST("auth.mtls.allowed_organizations", auth.mtls.allowed_organizations,
          0, "If not empty, only certificates of these organizations."),
     BOOL("auth.jwt.enabled", auth.jwt.enabled, 0, 0,

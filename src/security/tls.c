@@ -307,6 +307,7 @@ static bool file_sig_equal(const struct file_sig *a, const struct file_sig *b)
 static int copy_options(struct amaters_tls *t,
                         const struct amaters_tls_options *o)
 {
+    t->policy.ignore_cn = o->ignore_cn;
     t->cert_path = amaters_strdup(o->cert_path);
     t->key_path = amaters_strdup(o->key_path);
     if (t->cert_path == NULL || t->key_path == NULL)

@@ -55,6 +55,8 @@ struct amaters_tls_options {
     const char *crl_path;  /* PEM CRL(s) for client certificates, or "" */
     const char *const *allowed_orgs; /* subject O= values accepted */
     size_t n_allowed_orgs;           /* 0 = any organization */
+    bool ignore_cn; /* principal from the SANs only (auth.mtls.verify_cn
+                     * = false); default: the CN, else the first SAN */
 };
 
 struct amaters_tls;
@@ -141,6 +143,7 @@ struct amaters_tls_peer_policy {
     struct stack_st_X509_CRL *crls; /* STACK_OF(X509_CRL), or NULL */
     char **orgs;                    /* allowed subject O= values */
     size_t norgs;                   /* 0 = any organization */
+    bool ignore_cn;                 /* name from the SANs only */
 };
 
 /* Frees what p owns and zeroes it. */

@@ -227,9 +227,9 @@ static int san_to_cstr(const GENERAL_NAME *gn, char **out)
     return *out != NULL ? 0 : AMATERS_ENOMEM;
 }
 
-/* The subject CN, else the first usable SAN, into *out. Returns 0,
- * AMATERS_EAUTH (no usable name) or AMATERS_ENOMEM. */
-static int principal_name(X509 *cert, char **out)
+/* The subject CN (unless ignore_cn), else the first usable SAN, into
+ * *out. Returns 0, AMATERS_EAUTH (no usable name) or AMATERS_ENOMEM. */
+static int principal_name(X509 *cert, bool ignore_cn, char **out)
 {
     X509_NAME *subject = X509_get_subject_name(cert);
     int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
@@ -237,7 +237,7 @@ static int principal_name(X509 *cert, char **out)
     int rv = AMATERS_EAUTH;
 
     *out = NULL;
-    if (idx >= 0)
+    if (idx >= 0 && !ignore_cn)
         return asn1_to_cstr(
             X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx)),
             out);
@@ -276,7 +276,7 @@ int amaters_sec_tls_cert_principal(const struct amaters_tls_peer_policy *p,
         amaters_sec_why(why, whylen, "organization not allowed");
         goto out;
     }
-    rv = principal_name(cert, &out->subject);
+    rv = principal_name(cert, p->ignore_cn, &out->subject);
     if (rv == AMATERS_EAUTH)
         amaters_sec_why(why, whylen, "bad client certificate");
     if (rv == 0)

@@ -286,6 +286,7 @@ static int start_security(struct runtime *rt)
             .crl_path = c->auth.mtls.crl_path,
             .allowed_orgs = (const char *const *)c->auth.mtls.allowed_organizations,
             .n_allowed_orgs = c->auth.mtls.allowed_organizations_count,
+            .ignore_cn = !c->auth.mtls.verify_cn,
         };
         if (amaters_tls_create(&o, &rt->tls, err, sizeof err))
             return fail("TLS: %s", err);

@@ -435,6 +435,26 @@ static void test_cert_principal(void **state)
         amaters_principal_free(&p);
     }
     amaters_tls_free(t);
+
+    /* auth.mtls.verify_cn = false: only SANs name the principal, so a
+     * client certificate with a CN but no SAN names nobody. */
+    t = NULL;
+    o.ignore_cn = true;
+    assert_int_equal(amaters_tls_create(&o, &t, err, sizeof err), 0);
+    struct amaters_principal p;
+    char why[128] = "";
+    assert_int_equal(amaters_tls_cert_principal(t, pki.bob.cert_pem,
+                                                strlen(pki.bob.cert_pem), &p,
+                                                why, sizeof why),
+                     0);
+    assert_string_equal(p.subject, "bob.example");
+    amaters_principal_free(&p);
+    assert_int_equal(amaters_tls_cert_principal(t, pki.alice.cert_pem,
+                                                strlen(pki.alice.cert_pem),
+                                                &p, why, sizeof why),
+                     AMATERS_EAUTH);
+    assert_string_equal(why, "bad client certificate");
+    amaters_tls_free(t);
 }
 
 /* ---- A gRPC core server answering with the principal ---- */
