@@ -236,7 +236,9 @@ const struct cfg_field cfg_fields[] = {
     STR("auth.jwt.public_key_path", auth.jwt.public_key_path, "", 0,
         "PEM public key of the RS*, ES* and EdDSA algorithms."),
     INT("auth.jwt.expiration_secs", auth.jwt.expiration_secs, 3600, 1,
-        31536000, 0, "Longest token lifetime accepted."),
+        31536000, 0,
+        "Longest token lifetime accepted: exp - iat (exp - now without "
+        "iat) may not exceed it."),
     STR("auth.jwt.issuer", auth.jwt.issuer, "", 0,
         "Required iss claim; empty accepts any."),
     STR("auth.jwt.audience", auth.jwt.audience, "", 0,
@@ -250,7 +252,9 @@ const struct cfg_field cfg_fields[] = {
     STR("auth.api_key.header_name", auth.api_key.header_name, "x-api-key",
         0, "Request metadata key carrying the API key (any case)."),
     BOOL("auth.api_key.hash_keys", auth.api_key.hash_keys, 1, 0,
-         "Keys in keys_file are SHA-256 hashes, not plain keys."),
+         "key_hash values in keys_file are hashes (base64 SHA-256, or "
+         "HMAC-SHA-256 with hash_secret); false: they are the keys "
+         "themselves (not recommended)."),
     STR("auth.api_key.hash_secret", auth.api_key.hash_secret, "",
         CFG_SECRET,
         "Server secret: key_hash values are base64 HMAC-SHA-256(secret, "
@@ -265,7 +269,8 @@ const struct cfg_field cfg_fields[] = {
     STR("authz.roles_file", authz.roles_file, "", 0,
         "TOML file defining the roles."),
     BOOL("authz.collection_permissions", authz.collection_permissions, 1, 0,
-         "Permissions may name single collections."),
+         "Permissions may name single collections; false: only rules on "
+         "every collection (collection:*, *) apply."),
     ENUM("authz.default_mode", authz.default_mode, "deny-by-default",
          authz_modes, RELOAD,
          "Whether what no permission mentions is denied or allowed."),

@@ -59,6 +59,7 @@ struct amaters_gate {
     struct amaters_tls *tls;
     /* Calls in flight per client (limits.max_calls_per_client). */
     int64_t max_calls;
+    bool collection_permissions;
     pthread_mutex_t calls_mu;
     struct client_calls *calls[CALLS_BUCKETS];
 };
@@ -113,9 +114,11 @@ static int load_keys(struct amaters_gate *g, const struct amaters_config *cfg,
     }
     for (size_t i = 0; i <= n; i++)
         g->api_key_header[i] = (char)tolower((unsigned char)k->header_name[i]);
+    if (!k->hash_keys)
+        return amaters_apikey_store_load_plain(&g->keys, k->keys_file, err,
+                                               errlen);
     return amaters_apikey_store_load(&g->keys, k->keys_file, secret,
-                                     k->hash_keys ? strlen(secret) : 0, err,
-                                     errlen);
+                                     strlen(secret), err, errlen);
 }
 
 static int open_audit(struct amaters_gate *g, const struct amaters_config *cfg,
@@ -144,6 +147,7 @@ int amaters_gate_create(const struct amaters_config *cfg,
     pthread_rwlock_init(&g->rbac_lock, NULL);
     pthread_mutex_init(&g->calls_mu, NULL);
     g->max_calls = cfg->limits.max_calls_per_client;
+    g->collection_permissions = cfg->authz.collection_permissions;
     g->auth_enabled = cfg->auth.enabled;
     g->authz_enabled = cfg->authz.enabled;
     g->reject_unauthenticated = cfg->auth.reject_unauthenticated;
@@ -438,9 +442,13 @@ int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
     if (!g->authz_enabled &&
         !(g->auth_enabled && action == AMATERS_QACTION_ADMIN))
         return 0;
-    if (collection)
+    if (collection && g->collection_permissions)
         snprintf(resource, sizeof resource, "collection:%.*s",
                  (int)collection_len, (const char *)collection);
+    else if (collection)
+        /* authz.collection_permissions = false: only rules on every
+         * collection ("collection:*", "*") apply */
+        snprintf(resource, sizeof resource, "collection:*");
     else
         snprintf(resource, sizeof resource, "server");
     pthread_rwlock_rdlock(&g->rbac_lock);

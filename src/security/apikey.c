@@ -35,6 +35,7 @@ struct amaters_apikey_store {
     size_t count;
     unsigned char *secret;
     size_t secret_len;
+    bool plain; /* key_hash holds the key itself (hash_keys = false) */
 };
 
 static void entry_free(struct apikey_entry *e)
@@ -132,7 +133,10 @@ static int load_expiry(struct apikey_entry *e, const cJSON *item,
 }
 
 /* Fills e from item. On AMATERS_ECONFIG *what says what is wrong. */
-static int load_entry(struct apikey_entry *e, const cJSON *item,
+static int hash_key(const void *secret, size_t secret_len, const char *key,
+                    size_t keylen, unsigned char md[HASH_BYTES]);
+
+static int load_entry(struct apikey_entry *e, const cJSON *item, bool plain,
                       const char **what)
 {
     const char *id = get_string(item, "id");
@@ -150,8 +154,13 @@ static int load_entry(struct apikey_entry *e, const cJSON *item,
                                : "user_id: required non-empty string";
         return AMATERS_ECONFIG;
     }
-    if (amaters_sec_b64_decode_exact(hash, strlen(hash), e->hash,
-                                     HASH_BYTES) != 0) {
+    if (plain) {
+        /* hash_keys = false: the file holds the key; keep only its
+         * SHA-256, compared like the original's hashed form. */
+        if (hash_key(NULL, 0, hash, strlen(hash), e->hash) != 0)
+            return AMATERS_EINTERNAL;
+    } else if (amaters_sec_b64_decode_exact(hash, strlen(hash), e->hash,
+                                            HASH_BYTES) != 0) {
         *what = "key_hash: not base64 of 32 bytes";
         return AMATERS_ECONFIG;
     }
@@ -191,7 +200,7 @@ static int load_entries(struct amaters_apikey_store *s, const cJSON *root,
         return AMATERS_ENOMEM;
     for (size_t i = 0; i < n && item != NULL; i++, item = item->next) {
         s->count = i + 1;
-        rv = load_entry(&s->entries[i], item, &what);
+        rv = load_entry(&s->entries[i], item, s->plain, &what);
         if (rv == 0) {
             what = check_unique(s, i);
             rv = what != NULL ? AMATERS_ECONFIG : 0;
@@ -210,6 +219,9 @@ static int load_entries(struct amaters_apikey_store *s, const cJSON *root,
     return 0;
 }
 
+/* Set by amaters_apikey_store_load_plain for the load it makes. */
+static _Thread_local bool plain_next;
+
 int amaters_apikey_store_load_buffer(struct amaters_apikey_store **out,
                                      const char *text, size_t len,
                                      const char *name, const void *secret,
@@ -226,7 +238,9 @@ int amaters_apikey_store_load_buffer(struct amaters_apikey_store **out,
     s = amaters_calloc(1, sizeof *s);
     if (s == NULL)
         return AMATERS_ENOMEM;
-    if (secret != NULL && secret_len > 0) {
+    s->plain = plain_next;
+    plain_next = false;
+    if (secret != NULL && secret_len > 0 && !s->plain) {
         s->secret = amaters_memdup(secret, secret_len);
         if (s->secret == NULL) {
             rv = AMATERS_ENOMEM;
@@ -273,6 +287,16 @@ int amaters_apikey_store_load(struct amaters_apikey_store **out,
     rv = amaters_apikey_store_load_buffer(out, text, len, path, secret,
                                           secret_len, err, errlen);
     amaters_free(text);
+    return rv;
+}
+
+int amaters_apikey_store_load_plain(struct amaters_apikey_store **out,
+                                    const char *path, char *err,
+                                    size_t errlen)
+{
+    plain_next = true;
+    int rv = amaters_apikey_store_load(out, path, NULL, 0, err, errlen);
+    plain_next = false;
     return rv;
 }
 

@@ -64,6 +64,13 @@ int amaters_apikey_store_load_buffer(struct amaters_apikey_store **out,
                                      size_t secret_len, char *err,
                                      size_t errlen);
 
+/* As amaters_apikey_store_load for a file whose key_hash fields hold the
+ * keys themselves (auth.api_key.hash_keys = false, not recommended): only
+ * their SHA-256 is kept in memory. */
+int amaters_apikey_store_load_plain(struct amaters_apikey_store **out,
+                                    const char *path, char *err,
+                                    size_t errlen);
+
 /* Frees the store (the secret is wiped). NULL is ignored. */
 void amaters_apikey_store_free(struct amaters_apikey_store *s);
 

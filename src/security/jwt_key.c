@@ -232,6 +232,8 @@ int amaters_jwt_config_load(struct amaters_jwt_config *cfg,
                                  strlen(secret), pem, pem_len, jc->issuer,
                                  jc->audience, jc->leeway_secs, sub,
                                  sizeof sub);
+    if (rv == 0)
+        cfg->max_lifetime_secs = jc->expiration_secs;
     if (rv == AMATERS_ECONFIG && pem != NULL)
         snprintf(err, errlen, "%s: %s", jc->public_key_path, sub);
     else if (rv == AMATERS_ECONFIG)

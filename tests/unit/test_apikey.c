@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
@@ -364,6 +365,42 @@ static void test_rfc3339_and_base64_helpers(void **state)
     assert_null(raw);
 }
 
+/* hash_keys = false: the file holds the keys themselves. */
+static void test_plain_keys_file(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/amaters-apikey-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    static const char text[] =
+        "[{\"id\":\"p1\",\"key_hash\":\"plain-secret-key\","
+        "\"user_id\":\"svc\",\"roles\":[\"reader\"]}]";
+    assert_int_equal(write(fd, text, sizeof text - 1),
+                     (ssize_t)(sizeof text - 1));
+    close(fd);
+    struct amaters_apikey_store *st = NULL;
+    struct amaters_principal p;
+    char err[256] = "", why[64] = "";
+    assert_int_equal(amaters_apikey_store_load_plain(&st, path, err,
+                                                     sizeof err),
+                     0);
+    assert_int_equal(amaters_apikey_verify(st, "plain-secret-key", 0, &p, why,
+                                           sizeof why),
+                     0);
+    assert_string_equal(p.subject, "svc");
+    amaters_principal_free(&p);
+    assert_int_equal(amaters_apikey_verify(st, "plain-secret-kez", 0, &p, why,
+                                           sizeof why),
+                     AMATERS_EAUTH);
+    assert_string_equal(why, "unknown API key");
+    amaters_apikey_store_free(st);
+    /* the same file read as hashes is refused: not base64 of 32 bytes */
+    assert_int_equal(amaters_apikey_store_load(&st, path, NULL, 0, err,
+                                               sizeof err),
+                     AMATERS_ECONFIG);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hash_helper_matches_openssl,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_keys_file, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures_do_not_leak,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_rfc3339_and_base64_helpers,
