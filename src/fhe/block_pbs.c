@@ -1,0 +1,141 @@
+/*
+ * block_pbs.c - block operations that bootstrap: the evaluation context,
+ * univariate and bivariate LUT application, carry clean-up.
+ */
+#include "fhe/block.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "fhe/keyswitch.h"
+#include "fhe/lwe.h"
+
+static uint32_t mod_msg(uint32_t x, void *arg)
+{
+    return x % *(const uint32_t *)arg;
+}
+
+static uint32_t div_msg(uint32_t x, void *arg)
+{
+    return x / *(const uint32_t *)arg;
+}
+
+int amaters_fhe_eval_new(const struct amaters_fhe_server_key *sk,
+                         struct amaters_fhe_eval **out)
+{
+    const struct amaters_fhe_params *p = sk->params;
+    struct amaters_fhe_eval *ev = amaters_calloc(1, sizeof(*ev));
+    uint32_t mm = p->message_modulus;
+    int rc;
+
+    *out = NULL;
+    if (ev == NULL)
+        return AMATERS_ENOMEM;
+    ev->sk = sk;
+    rc = amaters_fhe_pbs_scratch_new(&sk->bsk, &ev->sc);
+    if (rc == 0) {
+        ev->small = amaters_malloc((p->lwe_dim + 1) * sizeof(uint64_t));
+        rc = ev->small == NULL ? AMATERS_ENOMEM : 0;
+    }
+    if (rc == 0)
+        rc = amaters_fhe_lut_new(p, mod_msg, &mm, &ev->lut_clean);
+    if (rc == 0)
+        rc = amaters_fhe_lut_new(p, div_msg, &mm, &ev->lut_carry);
+    if (rc == 0)
+        rc = amaters_fhe_block_init(&ev->tmp_a, p);
+    if (rc == 0)
+        rc = amaters_fhe_block_init(&ev->tmp_b, p);
+    if (rc != 0) {
+        amaters_fhe_eval_free(ev);
+        return rc;
+    }
+    *out = ev;
+    return 0;
+}
+
+void amaters_fhe_eval_free(struct amaters_fhe_eval *ev)
+{
+    if (ev == NULL)
+        return;
+    amaters_fhe_pbs_scratch_free(ev->sc);
+    amaters_free(ev->small);
+    amaters_fhe_lut_free(ev->lut_clean);
+    amaters_fhe_lut_free(ev->lut_carry);
+    amaters_fhe_block_destroy(&ev->tmp_a);
+    amaters_fhe_block_destroy(&ev->tmp_b);
+    amaters_free(ev);
+}
+
+void amaters_fhe_block_apply_lut(struct amaters_fhe_eval *ev,
+                                 const struct amaters_fhe_lut *lut,
+                                 const struct amaters_fhe_block *in,
+                                 struct amaters_fhe_block *out)
+{
+    uint32_t deg = 0;
+
+    for (uint32_t x = 0; x <= in->degree && x < lut->count; x++)
+        if (lut->table[x] > deg)
+            deg = lut->table[x];
+    amaters_fhe_keyswitch(&ev->sk->ksk, ev->small, in->ct);
+    amaters_fhe_pbs(&ev->sk->bsk, ev->sk->fft, out->ct, ev->small,
+                    lut->poly, ev->sc);
+    out->degree = deg;
+    out->noise_level = 1;
+}
+
+int amaters_fhe_block_clean(struct amaters_fhe_eval *ev,
+                            const struct amaters_fhe_block *in,
+                            struct amaters_fhe_block *out)
+{
+    amaters_fhe_block_apply_lut(ev, ev->lut_clean, in, out);
+    return 0;
+}
+
+int amaters_fhe_block_carry(struct amaters_fhe_eval *ev,
+                            const struct amaters_fhe_block *in,
+                            struct amaters_fhe_block *out)
+{
+    amaters_fhe_block_apply_lut(ev, ev->lut_carry, in, out);
+    return 0;
+}
+
+/* Returns src, or its cleaned copy in tmp when `force` or when its degree
+ * exceeds the message space (the bivariate packing needs clean operands). */
+static const struct amaters_fhe_block *
+clean_operand(struct amaters_fhe_eval *ev, const struct amaters_fhe_block *src,
+              struct amaters_fhe_block *tmp, int force)
+{
+    if (!force && src->degree < src->params->message_modulus)
+        return src;
+    amaters_fhe_block_clean(ev, src, tmp);
+    return tmp;
+}
+
+int amaters_fhe_block_apply_lut2(struct amaters_fhe_eval *ev,
+                                 const struct amaters_fhe_lut *lut,
+                                 const struct amaters_fhe_block *a,
+                                 const struct amaters_fhe_block *b,
+                                 struct amaters_fhe_block *out)
+{
+    const struct amaters_fhe_params *p = a->params;
+    uint32_t mm = p->message_modulus;
+    const struct amaters_fhe_block *ca, *cb;
+    size_t dim = amaters_fhe_params_big_dim(p);
+    int force;
+
+    if (b->params != p || lut->params != p)
+        return AMATERS_EINVAL;
+    /* Packed = a * mm + b; its noise level a * mm + b must fit the budget
+     * (clean operands have level 1: mm + 1 = 5 for the default set). */
+    force = (uint64_t)a->noise_level * mm + b->noise_level >
+            p->max_noise_level;
+    ca = clean_operand(ev, a, &ev->tmp_a, force);
+    cb = clean_operand(ev, b, &ev->tmp_b, force);
+    amaters_fhe_lwe_mul_scalar(ev->tmp_a.ct, ca->ct, mm, dim);
+    amaters_fhe_lwe_add(ev->tmp_a.ct, ev->tmp_a.ct, cb->ct, dim);
+    ev->tmp_a.degree = ca->degree * mm + cb->degree;
+    ev->tmp_a.noise_level = ca->noise_level * mm + cb->noise_level;
+    amaters_fhe_block_apply_lut(ev, lut, &ev->tmp_a, out);
+    return 0;
+}

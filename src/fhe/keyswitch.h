@@ -1,0 +1,60 @@
+/*
+ * keyswitch.h - LWE key switching.
+ *
+ * The key-switching key (KSK) turns an LWE ciphertext under in_key
+ * (dimension in_dim, here the flattened GLWE key k*N) into one under
+ * out_key (dimension out_dim = n) encrypting the same plaintext. For each
+ * input coordinate i and level j it holds LWE_out(in_key[i] * 2^64/B^(j+1))
+ * with noise std lwe_noise_std. Only the top 32 bits of each KSK word are
+ * kept (rounded) and the switch runs modulo 2^32: the output is consumed
+ * by a modulus switch to 2N = 2^12 and its key noise has std 2^53.9, so
+ * the truncation (error std ~2^40 on the phase, docs/internals/fhe.md)
+ * is negligible while the table and its memory traffic halve (34 MB).
+ * Immutable after generation: any number of threads may key-switch with
+ * it at once.
+ */
+#ifndef AMATERS_FHE_KEYSWITCH_H
+#define AMATERS_FHE_KEYSWITCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fhe/rng.h"
+
+struct amaters_fhe_ksk {
+    size_t in_dim;
+    size_t out_dim;
+    uint32_t base_log;
+    uint32_t level;
+    uint32_t *data;      /* in_dim * level * (out_dim + 1), owned */
+};
+
+/* Allocates ksk's table (contents undefined); free with
+ * amaters_fhe_ksk_destroy. Returns 0 or AMATERS_ENOMEM. */
+int amaters_fhe_ksk_alloc(struct amaters_fhe_ksk *ksk, size_t in_dim,
+                          size_t out_dim, uint32_t base_log, uint32_t level);
+
+/* Stores row r (out_dim + 1 full torus words) rounded to 32 bits. */
+void amaters_fhe_ksk_set_row(struct amaters_fhe_ksk *ksk, size_t r,
+                             const uint64_t *row);
+
+/* Allocates and fills ksk. Row (i, j) is drawn as: out_dim mask words
+ * from mask_rng, then one Gaussian from noise_rng. Free with
+ * amaters_fhe_ksk_destroy. Returns 0, AMATERS_ENOMEM or the rng's
+ * error. */
+int amaters_fhe_ksk_generate(struct amaters_fhe_ksk *ksk,
+                             const uint64_t *in_key, size_t in_dim,
+                             const uint64_t *out_key, size_t out_dim,
+                             uint32_t base_log, uint32_t level, double std,
+                             struct amaters_fhe_rng *mask_rng,
+                             struct amaters_fhe_rng *noise_rng);
+
+/* Frees the key material (NULL data is fine). */
+void amaters_fhe_ksk_destroy(struct amaters_fhe_ksk *ksk);
+
+/* out (out_dim + 1 words) = key switch of in (in_dim + 1 words); the
+ * output words are multiples of 2^32. */
+void amaters_fhe_keyswitch(const struct amaters_fhe_ksk *ksk, uint64_t *out,
+                           const uint64_t *in);
+
+#endif
