@@ -57,8 +57,19 @@ struct worker {
     unsigned index;
 };
 
+/* The completer: a thread that answers deferred writes (completer.c). */
+struct rpc_completer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct rcall *head, *tail; /* guarded by mu */
+    bool stop;                 /* guarded by mu */
+    bool running;
+    pthread_t thread;
+};
+
 struct amaters_rpc {
     grpc_server *server;
+    struct rpc_completer completer;
     struct worker *workers;
     unsigned nworkers;
     void *methods[M_COUNT];
@@ -99,6 +110,8 @@ struct rcall {
     struct amaters_authz_hook hook;
     bool admitted; /* identity filled by the gate */
     Amaters__Aql__QueryResponse *deferred_resp; /* waiting for the engine */
+    int deferred_rc;             /* the engine's result */
+    struct rcall *next_done;     /* completer queue link */
     struct rtag t_new, t_done, t_send, t_recv, t_close;
     /* ExecuteStream */
     struct amaters_cursor *cursor;
@@ -115,6 +128,13 @@ int rpc_arm(struct worker *w, enum method m);
 void rpc_call_unref(struct rcall *c);
 void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
                      struct rtag *tag);
+
+/* completer.c */
+int rpc_completer_start(struct rpc_completer *q);
+void rpc_completer_push(struct rpc_completer *q, struct rcall *c);
+void rpc_completer_stop(struct rpc_completer *q);
+/* unary.c: answers a call whose deferred write finished (completer). */
+void rpc_deferred_finish(struct rcall *c);
 
 /* server.c: resets the call's query context (keeps the authz hook). */
 void rpc_qctx_reset(struct rcall *c);

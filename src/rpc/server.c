@@ -365,6 +365,10 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
         rc = AMATERS_EIO;
         goto fail;
     }
+    if (rpc_completer_start(&r->completer)) {
+        snprintf(err, errlen, "gRPC: cannot start the completer thread");
+        goto fail;
+    }
     grpc_server_start(r->server);
     r->started = true;
     if (start_workers(r)) {
@@ -470,6 +474,8 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
     }
     if (r->server)
         grpc_server_destroy(r->server);
+    /* after every deferred write was answered (wait_idle above) */
+    rpc_completer_stop(&r->completer);
     for (unsigned i = 0; r->workers && i < r->nworkers; i++) {
         struct worker *w = &r->workers[i];
         if (w->cq == NULL)

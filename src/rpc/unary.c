@@ -125,11 +125,19 @@ int rpc_fit_query_response(struct rcall *c,
     return rc;
 }
 
-/* The engine's completion of a deferred SET (engine thread): answer. */
+/* The engine's completion of a deferred SET (engine thread): hand the
+ * call to the completer so the committer can go on with the next group. */
 static void deferred_done(void *arg, int rc)
 {
     struct rcall *c = arg;
+    c->deferred_rc = rc;
+    rpc_completer_push(&c->w->rpc->completer, c);
+}
+
+void rpc_deferred_finish(struct rcall *c)
+{
     Amaters__Aql__QueryResponse *resp = c->deferred_resp;
+    int rc = c->deferred_rc;
     if (rc) {
         amaters_qctx_fail(&c->qctx, rc, "set: storage: %s",
                           amaters_strerror(rc));

@@ -33,6 +33,8 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "core/timeutil.h"
+#include "obs/metrics.h"
 #include "storage/engine_rocks.h"
 #include "storage/engine_rocks_int.h"
 
@@ -160,6 +162,33 @@ static void put_u64le(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Group commit figures for /metrics: calls per group, and how long the
+ * RocksDB write (with its WAL sync in mode "always") took. Looked up per
+ * group (cheap next to an fsync); never cached across metrics resets. */
+static void observe_group(size_t calls, size_t ops, uint64_t write_ns)
+{
+    static const double size_buckets[] = {1, 2, 4, 8, 16, 32, 64, 128, 256,
+                                          512, 1024};
+    struct amaters_metric_family *f = amaters_metrics_family(
+        AMATERS_METRIC_HISTOGRAM, "amaters_commit_group_calls",
+        "Write calls committed together by one RocksDB write (group commit)",
+        NULL, 0, size_buckets, sizeof size_buckets / sizeof size_buckets[0]);
+    struct amaters_metric *m = f ? amaters_metric_child(f, NULL) : NULL;
+    if (m)
+        amaters_histogram_observe(m, (double)calls);
+    m = amaters_metrics_simple(AMATERS_METRIC_HISTOGRAM,
+                               "amaters_commit_write_seconds",
+                               "Duration of one group's RocksDB write, WAL "
+                               "sync included in sync_mode always");
+    if (m)
+        amaters_histogram_observe(m, (double)write_ns / 1e9);
+    m = amaters_metrics_simple(AMATERS_METRIC_COUNTER,
+                               "amaters_commit_ops_total",
+                               "Puts and deletes committed by the lsm engine");
+    if (m)
+        amaters_counter_add(m, (double)ops);
+}
+
 /* Writes the requests of group as one WriteBatch; returns the result
  * every one of them gets. */
 static int group_commit(struct lsm_engine *e, struct lsm_request *group)
@@ -197,8 +226,13 @@ static int group_commit(struct lsm_engine *e, struct lsm_request *group)
     rv = atomic_load(&e->failed); /* the syncer may have failed */
     if (rv != 0)
         goto out;
+    uint64_t t0 = amaters_now_ns();
     rocksdb_write(e->db, e->wopts, wb, &rerr);
     atomic_fetch_add(&e->groups, 1);
+    size_t calls = 0;
+    for (struct lsm_request *r = group; r != NULL; r = r->next)
+        calls++;
+    observe_group(calls, nops, amaters_now_ns() - t0);
     if (rerr != NULL) {
         rv = lsm_set_failed(e, lsm_error(rerr, NULL, NULL, 0));
         goto out;

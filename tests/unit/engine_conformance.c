@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "core/alloc.h"
+#include "obs/metrics.h"
 #include "core/errors.h"
 #include "engine_conformance.h"
 #include "engine_conformance_int.h"
@@ -83,6 +84,7 @@ static int teardown(void **state)
 
     amaters_alloc_fail_after(-1);
     ec_close_engine(f);
+    amaters_metrics_reset(); /* engines may register metrics */
     live = amaters_alloc_live();
     nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     free(f);

@@ -28,6 +28,7 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "engine_conformance.h"
+#include "obs/metrics.h"
 #include "storage/engine.h"
 #include "storage/engine_rocks.h"
 
@@ -75,6 +76,7 @@ static int teardown(void **state)
     long live;
 
     amaters_engine_close(f->e);
+    amaters_metrics_reset(); /* the engine's group-commit metrics */
     live = amaters_alloc_live();
     if (f->mounted)
         umount2(f->dir, MNT_DETACH);
