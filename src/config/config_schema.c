@@ -237,8 +237,8 @@ const struct cfg_field cfg_fields[] = {
         "PEM public key of the RS*, ES* and EdDSA algorithms."),
     INT("auth.jwt.expiration_secs", auth.jwt.expiration_secs, 3600, 1,
         31536000, 0,
-        "Longest token lifetime accepted: exp - iat (exp - now without "
-        "iat) may not exceed it."),
+        "Longest token lifetime accepted: exp - iat may not exceed it "
+        "(plus leeway_secs); tokens without iat are not limited."),
     STR("auth.jwt.issuer", auth.jwt.issuer, "", 0,
         "Required iss claim; empty accepts any."),
     STR("auth.jwt.audience", auth.jwt.audience, "", 0,

@@ -122,8 +122,8 @@ static const char *check_times(const struct amaters_jwt_config *cfg,
         return "token not yet valid";
     if (has_iat && iat > now + lw)
         return "token issued in the future";
-    if (has_exp && cfg->max_lifetime_secs > 0 &&
-        exp - (has_iat ? iat : now) > cfg->max_lifetime_secs + lw)
+    if (has_exp && has_iat && cfg->max_lifetime_secs > 0 &&
+        exp - iat > cfg->max_lifetime_secs + lw)
         return "token lifetime exceeds auth.jwt.expiration_secs";
     return NULL;
 }

@@ -57,8 +57,9 @@ struct amaters_jwt_config {
     char *audience;
     int64_t leeway_secs; /* clock skew allowed on exp, nbf and iat */
     bool require_exp;    /* tokens without "exp" are refused (default) */
-    /* Longest lifetime accepted (auth.jwt.expiration_secs): exp - iat, or
-     * exp - now without iat, may not exceed it (plus leeway); 0 = any. */
+    /* Longest lifetime accepted (auth.jwt.expiration_secs): exp - iat
+     * may not exceed it (plus leeway); tokens without iat are not
+     * limited; 0 = any. */
     int64_t max_lifetime_secs;
 };
 

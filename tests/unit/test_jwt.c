@@ -568,6 +568,21 @@ static void test_unchecked_issuer_and_audience(void **state)
     tok = make_token(&algs[0], "{\"sub\":\"x\"}");
     expect(&cfg, tok, NULL, "exp optional");
     free(tok);
+    /* auth.jwt.expiration_secs: exp - iat bounded; no iat, no bound. */
+    cfg.require_exp = true;
+    cfg.max_lifetime_secs = 3600;
+    tok = make_token(&algs[0], "{\"sub\":\"x\",\"iat\":1799999000,"
+                               "\"exp\":1800002600}");
+    expect(&cfg, tok, NULL, "lifetime 3600");
+    free(tok);
+    tok = make_token(&algs[0], "{\"sub\":\"x\",\"iat\":1799999000,"
+                               "\"exp\":1800002601}");
+    expect(&cfg, tok, "token lifetime exceeds auth.jwt.expiration_secs",
+           "lifetime 3601");
+    free(tok);
+    tok = make_token(&algs[0], "{\"sub\":\"x\",\"exp\":2147483648}");
+    expect(&cfg, tok, NULL, "no iat: not limited");
+    free(tok);
     amaters_jwt_config_free(&cfg);
 }
 
