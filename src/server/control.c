@@ -73,7 +73,8 @@ out:
 /* One unary call with a 2 s deadline; returns the response bytes (caller
  * frees with grpc_slice_unref) or an empty slice on failure. */
 static int unary_call(grpc_channel *ch, const char *method,
-                      const ProtobufCMessage *req, grpc_slice *out)
+                      const ProtobufCMessage *req, grpc_slice *out,
+                      grpc_status_code *status)
 {
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
     size_t n = protobuf_c_message_get_packed_size(req);
@@ -112,6 +113,7 @@ static int unary_call(grpc_channel *ch, const char *method,
     if (grpc_call_start_batch(call, ops, 6, ops, NULL) == GRPC_CALL_OK) {
         grpc_completion_queue_pluck(cq, ops,
                                     gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        *status = st;
         if (st == GRPC_STATUS_OK && resp) {
             grpc_byte_buffer_reader rd;
             grpc_byte_buffer_reader_init(&rd, resp);
@@ -134,6 +136,7 @@ static int unary_call(grpc_channel *ch, const char *method,
 
 struct probe {
     bool answered;
+    bool auth_required; /* the server wants credentials status has not */
     int health;
     uint64_t uptime;
     char protocol[32];
@@ -148,10 +151,11 @@ static void ask_server(const char *addr, struct probe *p)
     Amaters__Aql__ServerInfoRequest ireq =
         AMATERS__AQL__SERVER_INFO_REQUEST__INIT;
     grpc_slice s;
+    grpc_status_code st = GRPC_STATUS_UNKNOWN;
 
     grpc_channel_credentials_release(cr);
     if (unary_call(ch, "/amaters.aql.AqlService/HealthCheck", &hreq.base,
-                   &s) == 0) {
+                   &s, &st) == 0) {
         Amaters__Aql__HealthCheckResponse *r =
             amaters__aql__health_check_response__unpack(
                 NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
@@ -162,8 +166,11 @@ static void ask_server(const char *addr, struct probe *p)
         }
         grpc_slice_unref(s);
     }
-    if (p->answered && unary_call(ch, "/amaters.aql.AqlService/GetServerInfo",
-                                  &ireq.base, &s) == 0) {
+    if (st == GRPC_STATUS_UNAUTHENTICATED)
+        p->auth_required = true;
+    if (p->answered &&
+        unary_call(ch, "/amaters.aql.AqlService/GetServerInfo", &ireq.base,
+                   &s, &st) == 0) {
         Amaters__Aql__ServerInfoResponse *r =
             amaters__aql__server_info_response__unpack(
                 NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
@@ -198,9 +205,10 @@ static void print_status(const struct amaters_cli *cli, bool running,
                          long pid, const char *addr, const char *http,
                          const struct probe *p)
 {
-    const char *status = p->answered ? health_name(p->health)
-                         : running   ? "UNREACHABLE"
-                                     : "STOPPED";
+    const char *status = p->answered        ? health_name(p->health)
+                         : p->auth_required ? "AUTHENTICATION_REQUIRED"
+                         : running          ? "UNREACHABLE"
+                                            : "STOPPED";
     if (strcmp(cli->format, "json") == 0) {
         printf("{\"running\":%s,\"pid\":%ld,\"status\":\"%s\","
                "\"address\":\"%s\",\"http_address\":\"%s\","
@@ -218,7 +226,9 @@ static void print_status(const struct amaters_cli *cli, bool running,
     }
     printf("amaters-server is running (pid %ld)\n", pid);
     printf("  status:    %s%s\n", status,
-           p->answered ? "" : " (no gRPC answer; from the PID file)");
+           p->answered        ? ""
+           : p->auth_required ? " (gRPC needs credentials; see /readyz)"
+                              : " (no gRPC answer; from the PID file)");
     printf("  gRPC:      %s\n", addr);
     printf("  HTTP:      %s\n", http);
     if (p->answered)
@@ -248,7 +258,7 @@ int amaters_cmd_status(const struct amaters_cli *cli)
     grpc_init();
     ask_server(grpc, &p);
     grpc_shutdown();
-    if (p.answered && !running)
+    if ((p.answered || p.auth_required) && !running)
         running = true; /* answering without a PID file we can read */
     print_status(cli, running, pid, grpc, http, &p);
     amaters_config_free(&cfg);
