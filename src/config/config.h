@@ -113,6 +113,7 @@ struct amaters_config {
         enum amaters_storage_engine engine_id;
         int64_t memtable_size_mb;
         int64_t block_cache_size_mb;
+        int64_t blob_min_size_kb; /* 0 = no blob files */
         struct amaters_config_storage_wal {
             bool enabled;
             char *dir;

@@ -82,12 +82,20 @@ const struct cfg_field cfg_fields[] = {
         0, "Size of one in-memory write buffer before it is flushed."),
     INT("storage.block_cache_size_mb", storage.block_cache_size_mb, 256, 0,
         1048576, 0, "Read cache for on-disk blocks; 0 disables it."),
+    INT("storage.blob_min_size_kb", storage.blob_min_size_kb, 4, 0, 1048576,
+        0,
+        "Values at least this large are kept in blob files, which "
+        "compactions do not rewrite (ciphertexts are KBs to MBs); 0 keeps "
+        "every value in the LSM tree."),
     BOOL("storage.wal.enabled", storage.wal.enabled, 1, 0,
-         "Write-ahead log; without it a crash loses unflushed writes."),
+         "Write-ahead log; without it a crash loses unflushed writes "
+         "(requires sync_mode = \"none\")."),
     STR("storage.wal.dir", storage.wal.dir, "wal", 0,
         "WAL directory; a relative path is inside data_dir."),
     INT("storage.wal.segment_size_mb", storage.wal.segment_size_mb, 64, 1,
-        4096, 0, "Size at which a WAL segment is closed and a new one begun."),
+        4096, 0,
+        "WAL bytes kept before the memtables they cover are flushed and "
+        "the old WAL files freed."),
     ENUM("storage.wal.sync_mode", storage.wal.sync_mode, "always",
          sync_modes, 0,
          "When the WAL is synced to disk: always (before acknowledging), "

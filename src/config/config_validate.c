@@ -143,6 +143,17 @@ static int validate_auth(const struct amaters_config *cfg, char *err,
     return 0;
 }
 
+static int validate_storage(const struct amaters_config *cfg, char *err,
+                            size_t errlen)
+{
+    if (!cfg->storage.wal.enabled &&
+        cfg->storage.wal.sync_mode_id != AMATERS_WAL_SYNC_NONE)
+        return fail(err, errlen,
+                    "storage.wal.enabled = false needs storage.wal.sync_mode "
+                    "= \"none\" (there is no WAL to sync)");
+    return 0;
+}
+
 static int validate_paths(const struct amaters_config *cfg, char *err,
                           size_t errlen)
 {
@@ -171,6 +182,8 @@ int amaters_config_validate(const struct amaters_config *cfg, char *err,
     rv = validate_fields(cfg, err, errlen);
     if (rv == 0)
         rv = validate_paths(cfg, err, errlen);
+    if (rv == 0)
+        rv = validate_storage(cfg, err, errlen);
     if (rv == 0)
         rv = validate_network(cfg, err, errlen);
     if (rv == 0)

@@ -240,6 +240,13 @@ static int start_storage(struct runtime *rt)
     const struct amaters_engine_ops *ops =
         amaters_engine_find(rt->cfg.storage.engine);
     const char *sm = rt->cfg.storage.wal.sync_mode;
+    const char *wd = rt->cfg.storage.wal.dir;
+    char wal_dir[4200];
+    if (wd[0] == '/')
+        snprintf(wal_dir, sizeof wal_dir, "%s", wd);
+    else
+        snprintf(wal_dir, sizeof wal_dir, "%s/%s", rt->cfg.server.data_dir,
+                 wd);
     struct amaters_engine_options eo = {
         .path = rt->cfg.server.data_dir,
         .memtable_size_mb = (size_t)rt->cfg.storage.memtable_size_mb,
@@ -248,6 +255,18 @@ static int start_storage(struct runtime *rt)
                      : strcmp(sm, "interval") == 0 ? AMATERS_SYNC_INTERVAL
                                                    : AMATERS_SYNC_NONE,
         .sync_interval_ms = (unsigned)rt->cfg.storage.wal.sync_interval_ms,
+        .compaction_style = (int)rt->cfg.storage.compaction.strategy_id,
+        .num_levels = (unsigned)rt->cfg.storage.compaction.num_levels,
+        .level_multiplier =
+            (unsigned)rt->cfg.storage.compaction.level_multiplier,
+        .max_compactions =
+            (unsigned)rt->cfg.storage.compaction.max_concurrent,
+        .disable_wal = !rt->cfg.storage.wal.enabled,
+        .wal_dir = wal_dir,
+        .wal_size_mb = (size_t)rt->cfg.storage.wal.segment_size_mb,
+        .blob_min_size = rt->cfg.storage.blob_min_size_kb
+                             ? (size_t)rt->cfg.storage.blob_min_size_kb << 10
+                             : (size_t)-1,
     };
     amaters_health_set_component("storage", AMATERS_COMPONENT_DOWN,
                                  "opening");

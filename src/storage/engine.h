@@ -19,6 +19,7 @@
 #ifndef AMATERS_STORAGE_ENGINE_H
 #define AMATERS_STORAGE_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,24 @@ struct amaters_engine_options {
     size_t block_cache_size_mb;
     int sync_mode;             /* enum amaters_sync_mode */
     unsigned sync_interval_ms; /* for AMATERS_SYNC_INTERVAL */
+    /* lsm only; 0 / NULL = the engine's default */
+    int compaction_style;       /* enum amaters_compaction_style */
+    unsigned num_levels;        /* levels of leveled compaction */
+    unsigned level_multiplier;  /* size ratio between levels */
+    unsigned max_compactions;   /* concurrent background compactions */
+    bool disable_wal;           /* no WAL: writes live in memtables only */
+    const char *wal_dir;        /* WAL directory (absolute or relative to
+                                 * path); NULL or "" = inside the DB */
+    size_t wal_size_mb;         /* WAL bytes before memtables are flushed
+                                 * and old WAL files freed */
+    size_t blob_min_size;       /* values this large go to blob files;
+                                 * (size_t)-1 = no blob files */
+};
+
+enum amaters_compaction_style {
+    AMATERS_COMPACTION_STYLE_LEVELED = 0,
+    AMATERS_COMPACTION_STYLE_UNIVERSAL = 1,
+    AMATERS_COMPACTION_STYLE_FIFO = 2,
 };
 
 enum amaters_sync_mode {

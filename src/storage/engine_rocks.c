@@ -255,7 +255,10 @@ static int lsm_open(const struct amaters_engine_options *opts,
         goto fail;
     }
     rocksdb_writeoptions_set_sync(e->wopts,
-                                  opts->sync_mode == AMATERS_SYNC_ALWAYS);
+                                  opts->sync_mode == AMATERS_SYNC_ALWAYS &&
+                                      !opts->disable_wal);
+    if (opts->disable_wal)
+        rocksdb_writeoptions_disable_WAL(e->wopts, 1);
     rv = open_db(e, dir, err, errlen);
     if (rv != 0)
         goto fail;

@@ -229,6 +229,46 @@ int lsm_format_check(const char *dir, char *err, size_t errlen)
 
 /* ---- RocksDB options ---- */
 
+/* Compaction from the options: style, levels, level size ratio, and the
+ * background jobs (one flush plus max_compactions). Leveled compaction
+ * compresses by level: the first two levels none (young data, rewritten
+ * soon), middle levels LZ4 (cheap), the bottommost ZSTD (most data,
+ * rarely rewritten). Ciphertexts do not compress; keys and small records
+ * do. Large values are in blob files, uncompressed. */
+static void set_compaction(rocksdb_options_t *o,
+                           const struct amaters_engine_options *opts)
+{
+    int levels = opts->num_levels ? (int)opts->num_levels : NUM_LEVELS;
+    int per_level[64];
+    unsigned jobs = 1 + (opts->max_compactions ? opts->max_compactions
+                                               : BACKGROUND_JOBS - 1);
+
+    if (levels > 64)
+        levels = 64;
+    for (int i = 0; i < levels; i++)
+        per_level[i] = i < 2                ? rocksdb_no_compression
+                       : i == levels - 1 ? rocksdb_zstd_compression
+                                         : rocksdb_lz4_compression;
+    rocksdb_options_set_max_background_jobs(o, (int)jobs);
+    rocksdb_options_set_num_levels(o, levels);
+    rocksdb_options_set_max_bytes_for_level_multiplier(
+        o, opts->level_multiplier ? (double)opts->level_multiplier : 10.0);
+    rocksdb_options_set_compression_per_level(o, per_level, (size_t)levels);
+    rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
+    switch (opts->compaction_style) {
+    case AMATERS_COMPACTION_STYLE_UNIVERSAL:
+        rocksdb_options_set_compaction_style(o, rocksdb_universal_compaction);
+        break;
+    case AMATERS_COMPACTION_STYLE_FIFO:
+        rocksdb_options_set_compaction_style(o, rocksdb_fifo_compaction);
+        break;
+    default:
+        rocksdb_options_set_compaction_style(o, rocksdb_level_compaction);
+        rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
+        break;
+    }
+}
+
 int lsm_options_build(struct lsm_engine *e,
                       const struct amaters_engine_options *opts)
 {
@@ -236,12 +276,6 @@ int lsm_options_build(struct lsm_engine *e,
      * LZ4 (cheap); the bottommost level ZSTD (most data, rarely
      * rewritten). Ciphertexts do not compress; keys and small records
      * do. Large values are in blob files, uncompressed. */
-    static const int per_level[NUM_LEVELS] = {
-        rocksdb_no_compression,  rocksdb_no_compression,
-        rocksdb_lz4_compression, rocksdb_lz4_compression,
-        rocksdb_lz4_compression, rocksdb_lz4_compression,
-        rocksdb_zstd_compression,
-    };
     size_t memtable_mb = opts->memtable_size_mb ? opts->memtable_size_mb
                                                 : DEFAULT_MEMTABLE_MB;
     rocksdb_options_t *o = rocksdb_options_create();
@@ -274,15 +308,17 @@ int lsm_options_build(struct lsm_engine *e,
      * acknowledged. With it, the first failure makes every later write
      * fail until the engine is reopened. */
     rocksdb_options_set_paranoid_checks(o, 1);
-    rocksdb_options_set_max_background_jobs(o, BACKGROUND_JOBS);
     rocksdb_options_set_write_buffer_size(o, memtable_mb << 20);
-    rocksdb_options_set_compaction_style(o, rocksdb_level_compaction);
-    rocksdb_options_set_num_levels(o, NUM_LEVELS);
-    rocksdb_options_set_level_compaction_dynamic_level_bytes(o, 1);
-    rocksdb_options_set_compression_per_level(o, per_level, NUM_LEVELS);
-    rocksdb_options_set_bottommost_compression(o, rocksdb_zstd_compression);
-    rocksdb_options_set_enable_blob_files(o, 1);
-    rocksdb_options_set_min_blob_size(o, BLOB_MIN_SIZE);
+    set_compaction(o, opts);
+    if (opts->wal_dir != NULL && opts->wal_dir[0] != '\0')
+        rocksdb_options_set_wal_dir(o, opts->wal_dir);
+    if (opts->wal_size_mb > 0)
+        rocksdb_options_set_max_total_wal_size(o, opts->wal_size_mb << 20);
+    rocksdb_options_set_enable_blob_files(o, opts->blob_min_size !=
+                                                 (size_t)-1);
+    rocksdb_options_set_min_blob_size(o, opts->blob_min_size
+                                             ? opts->blob_min_size
+                                             : BLOB_MIN_SIZE);
     rocksdb_options_set_blob_file_size(o, BLOB_FILE_SIZE);
     rocksdb_options_set_blob_compression_type(o, rocksdb_no_compression);
     rocksdb_options_set_enable_blob_gc(o, 1);

@@ -743,7 +743,12 @@ static const struct validate_case validate_cases[] = {
     {{"server.data_dir="}, "server.data_dir is empty"},
     {{"storage.wal.dir="},
      "storage.wal.enabled is true but storage.wal.dir is empty"},
-    {{"storage.wal.dir=", "storage.wal.enabled=false"}, NULL},
+    {{"storage.wal.dir=", "storage.wal.enabled=false",
+      "storage.wal.sync_mode=none"},
+     NULL},
+    {{"storage.wal.enabled=false"},
+     "storage.wal.enabled = false needs storage.wal.sync_mode = \"none\" "
+     "(there is no WAL to sync)"},
     {{"logging.file_enabled=true", "logging.file_path="},
      "logging.file_enabled is true but logging.file_path is empty"},
     {{"authz.audit_enabled=true", "authz.audit_log_path="},

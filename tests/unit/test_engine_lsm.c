@@ -689,6 +689,47 @@ static void test_disk_full(void **state)
     check_stats(f->e, ok + 1, (uint64_t)ok * (7 + VLEN) + 5);
 }
 
+/* Counts files ending in suffix in dir. */
+static int count_suffix(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+    size_t sl = strlen(suffix);
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len > sl && strcmp(de->d_name + len - sl, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Config-driven options: the WAL in its own directory, and blob files
+ * turned off keep large values in the LSM tree. */
+static void test_wal_dir_and_no_blobs(void **state)
+{
+    struct fx *f = *state;
+    char wal[160], lsm[160];
+    snprintf(wal, sizeof wal, "%s/wal-here", f->dir);
+    snprintf(lsm, sizeof lsm, "%s/lsm", f->dir);
+    f->opts.wal_dir = wal;
+    f->opts.blob_min_size = (size_t)-1;
+    f->opts.compaction_style = AMATERS_COMPACTION_STYLE_UNIVERSAL;
+    f->opts.num_levels = 4;
+    open_ok(f);
+    f->bufs[0] = pattern(1 << 20, 7);
+    assert_int_equal(put(f->e, "big", f->bufs[0], 1 << 20), 0);
+    assert_int_equal(f->e->ops->flush(f->e), 0);
+    assert_true(count_suffix(wal, ".log") >= 1);
+    assert_int_equal(count_suffix(lsm, ".log"), 0);
+    assert_int_equal(count_suffix(lsm, ".blob"), 0);
+    reopen(f);
+    check_value(f->e, "big", f->bufs[0], 1 << 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -699,6 +740,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_async, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_dir_and_no_blobs, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_group_same_keys, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
