@@ -462,6 +462,19 @@ out:
     return m;
 }
 
+void amaters_metrics_count(const char *name, const char *help,
+                           const char *const *label_names,
+                           const char *const *label_values, size_t nlabels,
+                           double v)
+{
+    struct amaters_metric_family *f = amaters_metrics_family(
+        AMATERS_METRIC_COUNTER, name, help, label_names, nlabels, NULL, 0);
+    struct amaters_metric *m = f ? amaters_metric_child(f, label_values)
+                                 : NULL;
+    if (m)
+        amaters_counter_add(m, v);
+}
+
 struct amaters_metric *amaters_metrics_simple(enum amaters_metric_type t,
                                               const char *name,
                                               const char *help)

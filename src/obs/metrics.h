@@ -88,6 +88,15 @@ struct amaters_metric *amaters_metrics_simple(enum amaters_metric_type t,
  * for the wrong type of metric is ignored. Counters ignore negative and
  * NaN increments; histograms ignore NaN observations. */
 void amaters_counter_add(struct amaters_metric *m, double v);
+
+/* Adds v to the series label_values of the counter family name (created
+ * on first use with help and label_names; nlabels of each). For rare
+ * events: it looks the family and series up on every call. Ignores
+ * misuse like amaters_metrics_family does. */
+void amaters_metrics_count(const char *name, const char *help,
+                           const char *const *label_names,
+                           const char *const *label_values, size_t nlabels,
+                           double v);
 void amaters_counter_inc(struct amaters_metric *m);
 void amaters_gauge_set(struct amaters_metric *m, double v);
 void amaters_gauge_add(struct amaters_metric *m, double v);

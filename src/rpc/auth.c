@@ -68,38 +68,28 @@ static void count_auth(const char *method, const char *result)
 {
     static const char *const labels[] = {"method", "result"};
     const char *values[] = {method, result};
-    struct amaters_metric_family *f = amaters_metrics_family(
-        AMATERS_METRIC_COUNTER, "amaters_auth_results_total",
-        "Authentication results by method and result", labels, 2, NULL, 0);
-    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
-    if (m)
-        amaters_counter_add(m, 1);
+    amaters_metrics_count("amaters_auth_results_total",
+                          "Authentication results by method and result",
+                          labels, values, 2, 1);
 }
 
 static void count_denied(const char *action)
 {
     static const char *const labels[] = {"action"};
     const char *values[] = {action};
-    struct amaters_metric_family *f = amaters_metrics_family(
-        AMATERS_METRIC_COUNTER, "amaters_authz_denied_total",
-        "Queries refused by authorization, by action", labels, 1, NULL, 0);
-    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
-    if (m)
-        amaters_counter_add(m, 1);
+    amaters_metrics_count("amaters_authz_denied_total",
+                          "Queries refused by authorization, by action",
+                          labels, values, 1, 1);
 }
 
 static void count_limited(const char *limit)
 {
     static const char *const labels[] = {"limit"};
     const char *values[] = {limit};
-    struct amaters_metric_family *f = amaters_metrics_family(
-        AMATERS_METRIC_COUNTER, "amaters_rate_limited_total",
-        "Calls refused by the limits (rate: token buckets; concurrency: "
-        "calls in flight per client)",
-        labels, 1, NULL, 0);
-    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
-    if (m)
-        amaters_counter_add(m, 1);
+    amaters_metrics_count("amaters_rate_limited_total",
+                          "Calls refused by the limits (rate: token buckets; "
+                          "concurrency: calls in flight per client)",
+                          labels, values, 1, 1);
 }
 
 static int load_keys(struct amaters_gate *g, const struct amaters_config *cfg,
