@@ -155,6 +155,7 @@ void rpc_send_status(struct rcall *c, grpc_status_code st, const char *msg,
 
 static struct amaters_metric_family *f_requests, *f_req_dur, *f_queries,
     *f_query_dur;
+static void cache_ok_series(void);
 static struct amaters_metric *m_bytes_in, *m_bytes_out, *m_active;
 
 void rpc_metrics_init(void)
@@ -187,6 +188,7 @@ void rpc_metrics_init(void)
     m_active = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
                                       "amaters_grpc_active_calls",
                                       "gRPC calls in flight");
+    cache_ok_series();
 }
 
 const char *rpc_outcome(int rc)
@@ -199,32 +201,67 @@ const char *rpc_outcome(int rc)
     return v ? v->name : "ERROR_UNKNOWN";
 }
 
+/* Series of the "ok" outcome, resolved once at start-up: the hot path
+ * then skips the registry's lock and search. */
+static const char *const query_kinds[] = {"get",    "set",   "delete",
+                                          "range",  "filter", "update",
+                                          "batch",  "stream", "unknown"};
+#define NKINDS (sizeof query_kinds / sizeof query_kinds[0])
+static struct amaters_metric *ok_req[M_COUNT + 1], *ok_req_dur[M_COUNT + 1];
+static struct amaters_metric *ok_query[NKINDS], *ok_query_dur[NKINDS];
+
+static void cache_ok_series(void)
+{
+    for (int m = 0; m <= M_COUNT; m++) {
+        const char *labels[] = {amaters_rpc_method_names[m], "ok"};
+        ok_req[m] = amaters_metric_child(f_requests, labels);
+        ok_req_dur[m] = amaters_metric_child(f_req_dur, labels);
+    }
+    for (size_t k = 0; k < NKINDS; k++) {
+        const char *labels[] = {query_kinds[k], "ok"};
+        ok_query[k] = amaters_metric_child(f_queries, labels);
+        ok_query_dur[k] = amaters_metric_child(f_query_dur, labels);
+    }
+}
+
+static void observe(struct amaters_metric *count, struct amaters_metric *dur,
+                    uint64_t started_ns)
+{
+    double secs = (double)(amaters_now_ns() - started_ns) / 1e9;
+    if (count)
+        amaters_counter_add(count, 1);
+    if (dur)
+        amaters_histogram_observe(dur, secs);
+}
+
 void rpc_metrics_request(enum method m, const char *outcome,
                          uint64_t started_ns, size_t in, size_t out)
 {
     (void)in;
     (void)out;
+    if (strcmp(outcome, "ok") == 0) {
+        observe(ok_req[m], ok_req_dur[m], started_ns);
+        return;
+    }
     const char *labels[] = {amaters_rpc_method_names[m], outcome};
-    double secs = (double)(amaters_now_ns() - started_ns) / 1e9;
-    struct amaters_metric *c = amaters_metric_child(f_requests, labels);
-    struct amaters_metric *h = amaters_metric_child(f_req_dur, labels);
-    if (c)
-        amaters_counter_add(c, 1);
-    if (h)
-        amaters_histogram_observe(h, secs);
+    observe(amaters_metric_child(f_requests, labels),
+            amaters_metric_child(f_req_dur, labels), started_ns);
 }
 
 void rpc_metrics_query(const char *kind, const char *outcome,
                        uint64_t started_ns)
 {
+    if (strcmp(outcome, "ok") == 0) {
+        for (size_t k = 0; k < NKINDS; k++) {
+            if (strcmp(kind, query_kinds[k]) == 0) {
+                observe(ok_query[k], ok_query_dur[k], started_ns);
+                return;
+            }
+        }
+    }
     const char *labels[] = {kind, outcome};
-    double secs = (double)(amaters_now_ns() - started_ns) / 1e9;
-    struct amaters_metric *c = amaters_metric_child(f_queries, labels);
-    struct amaters_metric *h = amaters_metric_child(f_query_dur, labels);
-    if (c)
-        amaters_counter_add(c, 1);
-    if (h)
-        amaters_histogram_observe(h, secs);
+    observe(amaters_metric_child(f_queries, labels),
+            amaters_metric_child(f_query_dur, labels), started_ns);
 }
 
 void rpc_metrics_request_bytes(size_t n)
