@@ -57,12 +57,14 @@ void rpc_completer_push(struct rpc_completer *q, struct rcall *c)
 {
     pthread_mutex_lock(&q->mu);
     c->next_done = NULL;
-    if (q->tail)
+    if (q->tail) {
+        /* Not empty: the completer is awake or already signalled. */
         q->tail->next_done = c;
-    else
+    } else {
         q->head = c;
+        pthread_cond_signal(&q->cv);
+    }
     q->tail = c;
-    pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
 }
 

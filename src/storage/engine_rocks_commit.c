@@ -481,12 +481,14 @@ int lsm_write_async(struct amaters_engine *base,
         amaters_free(req);
         return AMATERS_ESHUTDOWN;
     }
-    if (e->tail != NULL)
+    if (e->tail != NULL) {
+        /* Not empty: the committer is busy or already signalled. */
         e->tail->next = req;
-    else
+    } else {
         e->head = req;
+        pthread_cond_signal(&e->work_cv);
+    }
     e->tail = req;
-    pthread_cond_signal(&e->work_cv);
     pthread_mutex_unlock(&e->mu);
     return 0;
 }
