@@ -73,3 +73,20 @@ clean:
 .PHONY: bench
 bench: build
 	bash bench/run.sh $(BUILD)
+
+# FHE acceptance run (not part of `make test`): every FHE unit test, with
+# test_fhe_int at every edge pair plus FHE_PAIRS seeded random pairs for
+# every integer operation and width, and test_fhe_pbs's failure-rate run
+# at FHE_PFAIL_RUNS PBS. The binaries run directly (no ctest timeout): at
+# the full counts this takes days on 2 cores (u64 mul alone is thousands
+# of PBS per pair); e.g. `make fhe-test-full FHE_PAIRS=20
+# FHE_PFAIL_RUNS=1000` for a shorter pass.
+FHE_PAIRS ?= 2000
+FHE_PFAIL_RUNS ?= 100000
+.PHONY: fhe-test-full
+fhe-test-full: build
+	set -e; for t in fft lwe block serial mul radix cli int pbs; do \
+	    AMATERS_FHE_PAIRS=$(FHE_PAIRS) \
+	    AMATERS_FHE_PFAIL_RUNS=$(FHE_PFAIL_RUNS) \
+	    ./$(BUILD)/src/fhe/test_fhe_$$t; \
+	done

@@ -278,6 +278,23 @@ int amaters_fhe_lut_new(const struct amaters_fhe_params *p,
     return 0;
 }
 
+int amaters_fhe_lut_new_half(const struct amaters_fhe_params *p,
+                             amaters_fhe_fnh_cb fn, void *arg,
+                             struct amaters_fhe_lut **out)
+{
+    uint64_t vals[AMATERS_FHE_LUT_MAX];
+    uint32_t dl = amaters_fhe_params_delta_log(p);
+    int rc = lut_alloc(p, out);
+
+    if (rc != 0)
+        return rc;
+    /* table stays 0: outputs are not values of the message space */
+    for (uint32_t x = 0; x < (*out)->count; x++)
+        vals[x] = (uint64_t)(int64_t)fn(x, arg) << (dl - 1);
+    amaters_fhe_lut_fill((*out)->poly, p->poly_size, (*out)->count, vals);
+    return 0;
+}
+
 int amaters_fhe_lut2_new(const struct amaters_fhe_params *p,
                          amaters_fhe_fn2_cb fn, void *arg,
                          struct amaters_fhe_lut **out)

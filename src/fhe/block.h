@@ -11,9 +11,14 @@
  * before the next PBS. Neither depends on the secret value.
  *
  * Linear operations need no key. Operations with a PBS take an evaluation
- * context (server key + per-thread scratch): a context is used by one
- * thread at a time; the server key inside may be shared. Blocks are owned
- * by the caller: init allocates the ciphertext, destroy frees it.
+ * context (server key + scratch + optional thread pool): a context is
+ * used by one calling thread at a time; the server key inside may be
+ * shared by many contexts. A context made with
+ * amaters_fhe_eval_new_threads(sk, T, ...) owns T - 1 worker threads, each
+ * with its own helper context (PBS scratch, FFT buffers, accumulators,
+ * temporaries), and runs the independent PBSs of a batch on all T.
+ * Blocks are owned by the caller: init allocates the ciphertext, destroy
+ * frees it.
  */
 #ifndef AMATERS_FHE_BLOCK_H
 #define AMATERS_FHE_BLOCK_H
@@ -53,7 +58,11 @@ struct amaters_fhe_block_seeded {
     uint32_t noise_level;
 };
 
-/* Per-thread evaluation context. */
+struct amaters_fhe_pool;
+
+/* Evaluation context: one calling thread at a time. workers[w] is the
+ * context worker w of the pool uses (workers[0] is the context itself);
+ * helper contexts have no pool of their own. */
 struct amaters_fhe_eval {
     const struct amaters_fhe_server_key *sk;
     struct amaters_fhe_pbs_scratch *sc;
@@ -61,6 +70,18 @@ struct amaters_fhe_eval {
     struct amaters_fhe_lut *lut_clean;   /* x mod message */
     struct amaters_fhe_lut *lut_carry;   /* x / message */
     struct amaters_fhe_block tmp_a, tmp_b;
+    struct amaters_fhe_pool *pool;       /* NULL: single thread */
+    struct amaters_fhe_eval **workers;   /* nworkers entries, or NULL */
+    size_t nworkers;
+};
+
+/* One PBS of a batch: out = lut(a) when b is NULL, else the bivariate
+ * lut(a, b) (amaters_fhe_block_apply_lut2). */
+struct amaters_fhe_pbs_job {
+    const struct amaters_fhe_lut *lut;
+    const struct amaters_fhe_block *a;
+    const struct amaters_fhe_block *b;
+    struct amaters_fhe_block *out;
 };
 
 /* Univariate and bivariate functions for LUT construction. */
@@ -132,6 +153,17 @@ int amaters_fhe_lut_new(const struct amaters_fhe_params *p,
                         amaters_fhe_fn1_cb fn, void *arg,
                         struct amaters_fhe_lut **out);
 
+/* Signed LUT for internal sign / select computations: output f(x) is
+ * f(x) * Delta / 2 (f may be negative) for x in [0, message * carry).
+ * Inputs in the upper half of the torus (x in [count, 2 count), reached
+ * only by deliberately signed sums) give -f(x - count) (negacyclic).
+ * table[] stays 0, so apply_lut sets degree 0: callers fix degree and
+ * noise level of the results. Freed with amaters_fhe_lut_free. */
+typedef int32_t (*amaters_fhe_fnh_cb)(uint32_t x, void *arg);
+int amaters_fhe_lut_new_half(const struct amaters_fhe_params *p,
+                             amaters_fhe_fnh_cb fn, void *arg,
+                             struct amaters_fhe_lut **out);
+
 /* Bivariate LUT: table[x * message + y] = fn(x, y) for x, y < message
  * (the operands' messages; see amaters_fhe_block_apply_lut2). */
 int amaters_fhe_lut2_new(const struct amaters_fhe_params *p,
@@ -139,10 +171,31 @@ int amaters_fhe_lut2_new(const struct amaters_fhe_params *p,
                          struct amaters_fhe_lut **out);
 void amaters_fhe_lut_free(struct amaters_fhe_lut *lut);
 
-/* Creates / frees a per-thread evaluation context over sk. */
+/* Creates / frees a single-thread evaluation context over sk (sk must
+ * outlive it). *out is freed with amaters_fhe_eval_free. Returns 0 or
+ * AMATERS_ENOMEM. */
 int amaters_fhe_eval_new(const struct amaters_fhe_server_key *sk,
                          struct amaters_fhe_eval **out);
 void amaters_fhe_eval_free(struct amaters_fhe_eval *ev);
+
+/* Same with a pool of nthreads threads (the caller plus nthreads - 1
+ * workers, 1 <= nthreads <= AMATERS_FHE_POOL_MAX); every worker gets its
+ * own scratch (about 150 KiB). amaters_fhe_eval_free joins the workers.
+ * Returns 0, AMATERS_EINVAL, AMATERS_ENOMEM or AMATERS_EINTERNAL. */
+int amaters_fhe_eval_new_threads(const struct amaters_fhe_server_key *sk,
+                                 size_t nthreads,
+                                 struct amaters_fhe_eval **out);
+
+/* Number of threads ev computes with (>= 1). */
+size_t amaters_fhe_eval_threads(const struct amaters_fhe_eval *ev);
+
+/* Runs n independent PBS jobs on ev's pool. No job's out may be another
+ * job's input or output, nor any of ev's own temporaries; a job's out may
+ * alias its own a or b. Returns 0 or AMATERS_EINVAL (parameter mismatch;
+ * the other jobs still run). */
+int amaters_fhe_block_apply_batch(struct amaters_fhe_eval *ev,
+                                  const struct amaters_fhe_pbs_job *jobs,
+                                  size_t n);
 
 /* out = lut(in) by key switch + PBS; out may be in. Degree becomes the
  * largest table value over [0, in->degree], noise level 1. */

@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "fhe/keyswitch.h"
 #include "fhe/lwe.h"
+#include "fhe/pool.h"
 
 static uint32_t mod_msg(uint32_t x, void *arg)
 {
@@ -54,10 +55,50 @@ int amaters_fhe_eval_new(const struct amaters_fhe_server_key *sk,
     return 0;
 }
 
+int amaters_fhe_eval_new_threads(const struct amaters_fhe_server_key *sk,
+                                 size_t nthreads,
+                                 struct amaters_fhe_eval **out)
+{
+    struct amaters_fhe_eval *ev = NULL;
+    int rc;
+
+    *out = NULL;
+    if (nthreads < 1 || nthreads > AMATERS_FHE_POOL_MAX)
+        return AMATERS_EINVAL;
+    rc = amaters_fhe_eval_new(sk, &ev);
+    if (rc == 0 && nthreads > 1) {
+        ev->workers = amaters_calloc(nthreads, sizeof(*ev->workers));
+        rc = ev->workers == NULL ? AMATERS_ENOMEM : 0;
+    }
+    if (rc == 0 && nthreads > 1) {
+        ev->nworkers = nthreads;
+        ev->workers[0] = ev;
+    }
+    for (size_t i = 1; rc == 0 && i < nthreads; i++)
+        rc = amaters_fhe_eval_new(sk, &ev->workers[i]);
+    if (rc == 0 && nthreads > 1)
+        rc = amaters_fhe_pool_new(nthreads, &ev->pool);
+    if (rc != 0) {
+        amaters_fhe_eval_free(ev);
+        return rc;
+    }
+    *out = ev;
+    return 0;
+}
+
+size_t amaters_fhe_eval_threads(const struct amaters_fhe_eval *ev)
+{
+    return amaters_fhe_pool_size(ev->pool);
+}
+
 void amaters_fhe_eval_free(struct amaters_fhe_eval *ev)
 {
     if (ev == NULL)
         return;
+    amaters_fhe_pool_free(ev->pool);
+    for (size_t i = 1; i < ev->nworkers; i++)
+        amaters_fhe_eval_free(ev->workers[i]);
+    amaters_free(ev->workers);
     amaters_fhe_pbs_scratch_free(ev->sc);
     amaters_free(ev->small);
     amaters_fhe_lut_free(ev->lut_clean);
@@ -138,4 +179,33 @@ int amaters_fhe_block_apply_lut2(struct amaters_fhe_eval *ev,
     ev->tmp_a.noise_level = ca->noise_level * mm + cb->noise_level;
     amaters_fhe_block_apply_lut(ev, lut, &ev->tmp_a, out);
     return 0;
+}
+
+struct batch {
+    struct amaters_fhe_eval *ev;
+    const struct amaters_fhe_pbs_job *jobs;
+};
+
+static int batch_item_cb(void *arg, size_t item, size_t worker)
+{
+    const struct batch *bt = arg;
+    const struct amaters_fhe_pbs_job *j = &bt->jobs[item];
+    struct amaters_fhe_eval *ev =
+        bt->ev->workers != NULL ? bt->ev->workers[worker] : bt->ev;
+
+    if (j->b != NULL)
+        return amaters_fhe_block_apply_lut2(ev, j->lut, j->a, j->b, j->out);
+    if (j->a->params != j->lut->params)
+        return AMATERS_EINVAL;
+    amaters_fhe_block_apply_lut(ev, j->lut, j->a, j->out);
+    return 0;
+}
+
+int amaters_fhe_block_apply_batch(struct amaters_fhe_eval *ev,
+                                  const struct amaters_fhe_pbs_job *jobs,
+                                  size_t n)
+{
+    struct batch bt = {ev, jobs};
+
+    return amaters_fhe_pool_run(ev->pool, batch_item_cb, &bt, n);
 }

@@ -2,7 +2,8 @@
  * fhe_bench.c - amaters-fhe-bench: single-thread timings of the FHE core
  * (key generation, FFT per kernel, key switch, PBS) with the default
  * parameter set. Usage: amaters-fhe-bench [reps]. Keys come from the OS
- * CSPRNG and are discarded. Times are thread CPU time.
+ * CSPRNG and are discarded. Times are thread CPU time. The integer
+ * operation timings (and ks_pbs_ms) are printed by `amaters-fhe bench`.
  */
 #include <stdio.h>
 #include <stdlib.h>

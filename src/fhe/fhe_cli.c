@@ -1,20 +1,23 @@
 /*
  * fhe_cli.c - amaters-fhe: command-line access to the FHE library.
  *
- *   amaters-fhe keygen DIR [SEED_HEX32]   DIR/client.key (mode 0600),
- *                                         DIR/server.key (compressed);
- *                                         prints the key id
- *   amaters-fhe encrypt CLIENT_KEY BITS VALUE OUT   seeded ciphertext
- *   amaters-fhe decrypt CLIENT_KEY IN               prints the value
- *   amaters-fhe eval SERVER_KEY OP A [B] OUT
- *       OP: add sub and or xor min max (integers), eq ne lt le gt ge
- *       (encrypted boolean), not (unary)
- *   amaters-fhe info FILE                 prints the header
+ *   amaters-fhe keygen --out DIR [--seed HEX32]
+ *       DIR/client.key (mode 0600), DIR/server.key (compressed); prints
+ *       the key id
+ *   amaters-fhe encrypt --key DIR/client.key --type T VALUE > CT
+ *       T: bool u8 u16 u32 u64; seeded ciphertext on stdout
+ *   amaters-fhe eval --key DIR/server.key [--threads N] OP CT [CT] > CT
+ *       OP: add sub mul min max and or xor (two integers or, for and or
+ *       xor, two booleans), eq ne lt le gt ge (-> bool), not neg (one)
+ *   amaters-fhe decrypt --key DIR/client.key [CT]   (stdin without CT)
+ *   amaters-fhe bench [--threads N] [--type T]      name=value lines
+ *   amaters-fhe info FILE                           header fields
  *
- * BITS is 1 (boolean), 2, 4, 8, 16, 32 or 64. Files use the wire format
- * of serial.h. Exit status 0 on success, 1 on error (message on stderr).
- * A seed makes keys deterministic and is for tests only.
+ * Files use the wire format of serial.h; a bool is a one-block radix.
+ * Exit status 0 on success, 1 on error (message on stderr). A seed makes
+ * keys deterministic and is for tests only.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,34 +27,72 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "fhe/fhe_cli.h"
 #include "fhe/serial.h"
 
 #define MAX_FILE (512u << 20)
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
+int cli_read(const char *path, uint8_t **out, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = path == NULL ? stdin : fopen(path, "rb");
     uint8_t *buf = NULL;
-    long size;
-    int rc = AMATERS_EIO;
+    size_t cap = 0, got = 0;
+    int rc = 0;
 
     *out = NULL;
+    *len = 0;
     if (f == NULL)
         return AMATERS_EIO;
-    if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 &&
-        (unsigned long)size <= MAX_FILE && fseek(f, 0, SEEK_SET) == 0) {
-        buf = amaters_malloc((size_t)size + 1);
-        rc = buf == NULL ? AMATERS_ENOMEM : 0;
-        if (rc == 0 && fread(buf, 1, (size_t)size, f) != (size_t)size)
-            rc = AMATERS_EIO;
-        *len = (size_t)size;
+    while (rc == 0) {
+        size_t n;
+
+        if (got == cap) {
+            uint8_t *nb = NULL;
+
+            cap = cap == 0 ? 65536 : cap * 2;
+            if (cap <= MAX_FILE)
+                nb = amaters_realloc(buf, cap);
+            if (nb == NULL) {
+                rc = cap > MAX_FILE ? AMATERS_EIO : AMATERS_ENOMEM;
+                break;
+            }
+            buf = nb;
+        }
+        n = fread(buf + got, 1, cap - got, f);
+        got += n;
+        if (n == 0)
+            rc = ferror(f) ? AMATERS_EIO : 1;
     }
-    fclose(f);
-    if (rc != 0) {
+    if (f != stdin)
+        fclose(f);
+    if (rc < 0) {
         amaters_free(buf);
         return rc;
     }
     *out = buf;
+    *len = got;
+    return 0;
+}
+
+int cli_write_stdout(const uint8_t *buf, size_t len)
+{
+    if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0)
+        return AMATERS_EIO;
+    return 0;
+}
+
+int cli_threads(const struct cli_args *a, size_t *n)
+{
+    char *end = NULL;
+    unsigned long v;
+
+    *n = 1;
+    if (a->threads == NULL)
+        return 0;
+    v = strtoul(a->threads, &end, 10);
+    if (end == a->threads || *end != '\0' || v < 1 || v > 64)
+        return AMATERS_EINVAL;
+    *n = (size_t)v;
     return 0;
 }
 
@@ -98,7 +139,7 @@ static int parse_seed(const char *hex, uint8_t seed[16])
     return 0;
 }
 
-static int cmd_keygen(int argc, char **argv)
+static int cmd_keygen(const struct cli_args *a)
 {
     const struct amaters_fhe_params *p = &amaters_fhe_param_msg2_carry2;
     struct amaters_fhe_client_key *ck = NULL;
@@ -109,10 +150,10 @@ static int cmd_keygen(int argc, char **argv)
     char path[4096];
     int rc = 0;
 
-    if (argc < 1 || argc > 2)
+    if (a->out == NULL || a->npos != 0)
         return AMATERS_EINVAL;
-    if (argc == 2) {
-        rc = parse_seed(argv[1], seed);
+    if (a->seed != NULL) {
+        rc = parse_seed(a->seed, seed);
         sp = seed;
     }
     if (rc == 0)
@@ -123,14 +164,14 @@ static int cmd_keygen(int argc, char **argv)
         rc = amaters_fhe_key_id(c, id);
     if (rc == 0)
         rc = amaters_fhe_encode_server_key(c, &buf, &len);
-    snprintf(path, sizeof(path), "%s/server.key", argv[0]);
+    snprintf(path, sizeof(path), "%s/server.key", a->out);
     if (rc == 0)
         rc = write_file(path, buf, len, 0644);
     amaters_free(buf);
     buf = NULL;
     if (rc == 0)
         rc = amaters_fhe_encode_client_key(ck, id, &buf, &len);
-    snprintf(path, sizeof(path), "%s/client.key", argv[0]);
+    snprintf(path, sizeof(path), "%s/client.key", a->out);
     if (rc == 0)
         rc = write_file(path, buf, len, 0600);
     if (buf != NULL)
@@ -148,7 +189,7 @@ static int load_client_key(const char *path, struct amaters_fhe_client_key
     struct amaters_fhe_header h;
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = read_file(path, &buf, &len);
+    int rc = path == NULL ? AMATERS_EINVAL : cli_read(path, &buf, &len);
 
     if (rc == 0)
         rc = amaters_fhe_decode_header(buf, len, &h);
@@ -161,42 +202,70 @@ static int load_client_key(const char *path, struct amaters_fhe_client_key
     return rc;
 }
 
-static int cmd_encrypt(int argc, char **argv)
+/* Width in bits of a --type name (1 for bool), 0 if unknown. */
+static unsigned type_bits(const char *t)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } types[] = {{"bool", 1}, {"u8", 8}, {"u16", 16}, {"u32", 32},
+                 {"u64", 64}};
+
+    for (size_t i = 0; t != NULL && i < sizeof(types) / sizeof(types[0]);
+         i++)
+        if (strcmp(t, types[i].name) == 0)
+            return types[i].bits;
+    return 0;
+}
+
+static int parse_value(const char *s, unsigned bits, uint64_t *v)
+{
+    char *end = NULL;
+    unsigned long long x;
+
+    if (s[0] == '-' || s[0] == '\0')
+        return AMATERS_EINVAL;
+    errno = 0;
+    x = strtoull(s, &end, 0);
+    if (errno != 0 || *end != '\0' || (bits < 64 && x >> bits != 0))
+        return AMATERS_EINVAL;
+    *v = x;
+    return 0;
+}
+
+static int cmd_encrypt(const struct cli_args *a)
 {
     struct amaters_fhe_client_key *ck = NULL;
     struct amaters_fhe_block_seeded sb[32];
     uint8_t id[16], *buf = NULL;
+    unsigned bits = type_bits(a->type);
     size_t len = 0, nblocks;
-    unsigned long bits;
-    unsigned long long v;
+    uint64_t v = 0;
     int rc;
 
-    if (argc != 4)
+    if (a->npos != 1 || bits == 0)
         return AMATERS_EINVAL;
-    bits = strtoul(argv[1], NULL, 10);
-    v = strtoull(argv[2], NULL, 0);
-    if (bits != 1 && bits != 2 && bits != 4 && bits != 8 && bits != 16 &&
-        bits != 32 && bits != 64)
-        return AMATERS_EINVAL;
-    if (bits < 64 && v >> bits != 0)
-        return AMATERS_EINVAL;
+    rc = parse_value(a->pos[0], bits, &v);
     nblocks = bits == 1 ? 1 : bits / 2;
-    rc = load_client_key(argv[0], &ck, id);
+    if (rc == 0)
+        rc = load_client_key(a->key, &ck, id);
     for (size_t i = 0; rc == 0 && i < nblocks; i++) {
         rc = amaters_fhe_block_encrypt_seeded(ck, (uint32_t)(v & 3), &sb[i]);
         v >>= 2;
     }
+    if (rc == 0 && bits == 1)
+        sb[0].degree = 1;          /* public: a bool is 0 or 1 */
     if (rc == 0)
         rc = amaters_fhe_encode_seeded(ck->params, sb, nblocks, id, &buf,
                                        &len);
     if (rc == 0)
-        rc = write_file(argv[3], buf, len, 0644);
+        rc = cli_write_stdout(buf, len);
     amaters_free(buf);
     amaters_fhe_client_key_free(ck);
     return rc;
 }
 
-static int cmd_decrypt(int argc, char **argv)
+static int cmd_decrypt(const struct cli_args *a)
 {
     struct amaters_fhe_client_key *ck = NULL;
     struct amaters_fhe_radix r = {0};
@@ -205,15 +274,15 @@ static int cmd_decrypt(int argc, char **argv)
     uint64_t v = 0;
     int rc;
 
-    if (argc != 2)
+    if (a->npos > 1)
         return AMATERS_EINVAL;
-    rc = load_client_key(argv[0], &ck, id);
+    rc = load_client_key(a->key, &ck, id);
     if (rc == 0)
-        rc = read_file(argv[1], &buf, &len);
+        rc = cli_read(a->npos == 1 ? a->pos[0] : NULL, &buf, &len);
     if (rc == 0)
         rc = amaters_fhe_decode_radix(buf, len, &r, NULL);
     if (rc == 0 && r.nblocks > 32)
-        rc = AMATERS_EUNSUPPORTED;
+        rc = AMATERS_EUNSUPPORTED;   /* more than 64 bits */
     if (rc == 0)
         rc = amaters_fhe_radix_decrypt(ck, &r, &v);
     if (rc == 0)
@@ -224,144 +293,7 @@ static int cmd_decrypt(int argc, char **argv)
     return rc;
 }
 
-enum op_kind { OP_INT, OP_CMP, OP_NOT };
-
-static const struct cli_op {
-    const char *name;
-    enum op_kind kind;
-    int code;
-} ops[] = {
-    {"add", OP_INT, 0}, {"sub", OP_INT, 1}, {"and", OP_INT, 2},
-    {"or", OP_INT, 3}, {"xor", OP_INT, 4}, {"min", OP_INT, 5},
-    {"max", OP_INT, 6}, {"eq", OP_CMP, AMATERS_FHE_EQ},
-    {"ne", OP_CMP, AMATERS_FHE_NE}, {"lt", OP_CMP, AMATERS_FHE_LT},
-    {"le", OP_CMP, AMATERS_FHE_LE}, {"gt", OP_CMP, AMATERS_FHE_GT},
-    {"ge", OP_CMP, AMATERS_FHE_GE}, {"not", OP_NOT, 0},
-};
-
-static int int_op(struct amaters_fhe_eval *ev, int code,
-                  const struct amaters_fhe_radix *a,
-                  const struct amaters_fhe_radix *b,
-                  struct amaters_fhe_radix *out)
-{
-    switch (code) {
-    case 0:
-        return amaters_fhe_radix_add(ev, a, b, out);
-    case 1:
-        return amaters_fhe_radix_sub(ev, a, b, out);
-    case 2:
-        return amaters_fhe_radix_bitop(ev, AMATERS_FHE_AND, a, b, out);
-    case 3:
-        return amaters_fhe_radix_bitop(ev, AMATERS_FHE_OR, a, b, out);
-    case 4:
-        return amaters_fhe_radix_bitop(ev, AMATERS_FHE_XOR, a, b, out);
-    case 5:
-        return amaters_fhe_radix_min(ev, a, b, out);
-    default:
-        return amaters_fhe_radix_max(ev, a, b, out);
-    }
-}
-
-/* Decodes a ciphertext file and checks it belongs to key id. */
-static int load_ct(const char *path, const uint8_t id[16],
-                   struct amaters_fhe_radix *r)
-{
-    struct amaters_fhe_header h;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = read_file(path, &buf, &len);
-
-    if (rc == 0)
-        rc = amaters_fhe_decode_radix(buf, len, r, &h);
-    if (rc == 0 && memcmp(h.key_id, id, 16) != 0) {
-        amaters_fhe_radix_destroy(r);
-        rc = AMATERS_EBADKEY;
-    }
-    amaters_free(buf);
-    return rc;
-}
-
-static int load_server(const char *path, struct amaters_fhe_server_key **sk,
-                       uint8_t id[16])
-{
-    struct amaters_fhe_server_key_compressed *c = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = read_file(path, &buf, &len);
-
-    if (rc == 0)
-        rc = amaters_fhe_decode_server_key(buf, len, &c);
-    if (rc == 0)
-        rc = amaters_fhe_key_id(c, id);
-    if (rc == 0)
-        rc = amaters_fhe_server_key_decompress(c, sk);
-    amaters_fhe_server_key_compressed_free(c);
-    amaters_free(buf);
-    return rc;
-}
-
-static int run_op(struct amaters_fhe_eval *ev, const struct cli_op *op,
-                  struct amaters_fhe_radix *a, struct amaters_fhe_radix *b,
-                  const uint8_t id[16], uint8_t **out, size_t *len)
-{
-    struct amaters_fhe_radix res = {0};
-    int rc;
-
-    if (op->kind == OP_NOT) {
-        rc = amaters_fhe_radix_init(&res, a->params, a->nblocks);
-        if (rc == 0)
-            rc = amaters_fhe_radix_bitnot(a, &res);
-    } else if (op->kind == OP_INT) {
-        rc = amaters_fhe_radix_init(&res, a->params, a->nblocks);
-        if (rc == 0)
-            rc = int_op(ev, op->code, a, b, &res);
-    } else {
-        rc = amaters_fhe_radix_init(&res, a->params, 1);
-        if (rc == 0)
-            rc = amaters_fhe_radix_cmp(ev, (enum amaters_fhe_cmp)op->code, a,
-                                       b, &res.blocks[0]);
-    }
-    if (rc == 0)
-        rc = amaters_fhe_encode_radix(&res, id, out, len);
-    amaters_fhe_radix_destroy(&res);
-    return rc;
-}
-
-static int cmd_eval(int argc, char **argv)
-{
-    const struct cli_op *op = NULL;
-    struct amaters_fhe_server_key *sk = NULL;
-    struct amaters_fhe_eval *ev = NULL;
-    struct amaters_fhe_radix a = {0}, b = {0};
-    uint8_t id[16], *buf = NULL;
-    size_t len = 0;
-    int rc;
-
-    for (size_t i = 0; argc >= 2 && i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (strcmp(argv[1], ops[i].name) == 0)
-            op = &ops[i];
-    if (op == NULL || argc != (op->kind == OP_NOT ? 4 : 5))
-        return AMATERS_EINVAL;
-    rc = load_server(argv[0], &sk, id);
-    if (rc == 0)
-        rc = amaters_fhe_eval_new(sk, &ev);
-    if (rc == 0)
-        rc = load_ct(argv[2], id, &a);
-    if (rc == 0 && op->kind != OP_NOT)
-        rc = load_ct(argv[3], id, &b);
-    if (rc == 0)
-        rc = run_op(ev, op, &a, &b, id, &buf, &len);
-    if (rc == 0)
-        rc = write_file(argv[argc - 1], buf, len, 0644);
-    amaters_free(buf);
-    amaters_fhe_radix_destroy(&a);
-    amaters_fhe_radix_destroy(&b);
-    amaters_fhe_eval_free(ev);
-    amaters_fhe_server_key_free(sk);
-    return rc;
-}
-
-static int cmd_info(int argc, char **argv)
+static int cmd_info(const struct cli_args *a)
 {
     static const char *const types[] = {"?", "block", "radix", "server-key",
                                         "client-key"};
@@ -371,9 +303,9 @@ static int cmd_info(int argc, char **argv)
     size_t len = 0;
     int rc;
 
-    if (argc != 1)
+    if (a->npos != 1)
         return AMATERS_EINVAL;
-    rc = read_file(argv[0], &buf, &len);
+    rc = cli_read(a->pos[0], &buf, &len);
     if (rc == 0)
         rc = amaters_fhe_decode_header(buf, len, &h);
     if (rc == 0) {
@@ -392,28 +324,60 @@ static int cmd_info(int argc, char **argv)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: amaters-fhe keygen DIR [SEED_HEX32]\n"
-            "       amaters-fhe encrypt CLIENT_KEY BITS VALUE OUT\n"
-            "       amaters-fhe decrypt CLIENT_KEY IN\n"
-            "       amaters-fhe eval SERVER_KEY OP A [B] OUT\n"
-            "       amaters-fhe info FILE\n"
-            "(bench: see amaters-fhe-bench)\n");
+            "usage: amaters-fhe keygen --out DIR [--seed HEX32]\n"
+            "       amaters-fhe encrypt --key CLIENT_KEY --type "
+            "bool|u8|u16|u32|u64 VALUE > CT\n"
+            "       amaters-fhe eval --key SERVER_KEY [--threads N] OP CT "
+            "[CT] > CT\n"
+            "           OP: add sub mul min max and or xor eq ne lt le gt "
+            "ge not neg\n"
+            "       amaters-fhe decrypt --key CLIENT_KEY [CT]\n"
+            "       amaters-fhe bench [--threads N] [--type T]\n"
+            "       amaters-fhe info FILE\n");
+}
+
+/* Splits argv into options (--name VALUE) and positionals. */
+static int parse_args(int argc, char **argv, struct cli_args *a)
+{
+    static const char *const names[] = {"--key", "--type", "--out",
+                                        "--seed", "--threads"};
+
+    memset(a, 0, sizeof(*a));
+    for (int i = 0; i < argc; i++) {
+        const char **slot[] = {&a->key, &a->type, &a->out, &a->seed,
+                               &a->threads};
+        size_t k = 0;
+
+        while (k < 5 && strcmp(argv[i], names[k]) != 0)
+            k++;
+        if (k < 5 && i + 1 < argc) {
+            *slot[k] = argv[++i];
+            continue;
+        }
+        if (k < 5 || a->npos == 4 || strncmp(argv[i], "--", 2) == 0)
+            return AMATERS_EINVAL;
+        a->pos[a->npos++] = argv[i];
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     static const struct {
         const char *name;
-        int (*fn)(int argc, char **argv);
+        int (*fn)(const struct cli_args *a);
     } cmds[] = {
         {"keygen", cmd_keygen}, {"encrypt", cmd_encrypt},
-        {"decrypt", cmd_decrypt}, {"eval", cmd_eval}, {"info", cmd_info},
+        {"decrypt", cmd_decrypt}, {"eval", cli_eval}, {"bench", cli_bench},
+        {"info", cmd_info},
     };
+    struct cli_args a;
     int rc = AMATERS_EINVAL;
 
     for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
-        if (strcmp(argv[1], cmds[i].name) == 0)
-            rc = cmds[i].fn(argc - 2, argv + 2);
+        if (strcmp(argv[1], cmds[i].name) == 0 &&
+            parse_args(argc - 2, argv + 2, &a) == 0)
+            rc = cmds[i].fn(&a);
     if (rc == AMATERS_EINVAL)
         usage();
     if (rc != 0) {

@@ -4,8 +4,9 @@
  * An integer of w bits is w / 2 shortint blocks (block i holds bits
  * 2i, 2i+1 in its message, carries empty after every operation here). The
  * arithmetic is modulo 2^w. Booleans are single blocks holding 0 or 1.
- * Operations run sequentially on the caller's thread with one evaluation
- * context (the thread pool comes later). Operands must have clean carries
+ * Independent PBSs of one operation run as batches on the evaluation
+ * context's thread pool (amaters_fhe_eval_new_threads); the call returns
+ * when the result is complete. Operands must have clean carries
  * (degree < message_modulus), as every result of this layer has; out may
  * alias an operand; on error out is unspecified. Integers are
  * caller-owned: init allocates the blocks, destroy frees them. Same
@@ -33,12 +34,14 @@ int amaters_fhe_radix_init(struct amaters_fhe_radix *r,
                            size_t nblocks);
 void amaters_fhe_radix_destroy(struct amaters_fhe_radix *r);
 
-/* Encrypts v modulo 4^nblocks into r (initialized). */
+/* Encrypts v modulo 4^nblocks into r (initialized); blocks beyond the
+ * 32nd encrypt 0. */
 int amaters_fhe_radix_encrypt(struct amaters_fhe_client_key *ck,
                               uint64_t v, struct amaters_fhe_radix *r);
 
-/* Decrypts r (message parts, carries ignored). Returns 0 or
- * AMATERS_ECORRUPT on a padding overflow. */
+/* Decrypts r (message parts, carries ignored) modulo 2^64: up to 32
+ * blocks (u64) the value is exact; blocks beyond the 32nd only shift out.
+ * Returns 0 or AMATERS_ECORRUPT on a padding overflow. */
 int amaters_fhe_radix_decrypt(const struct amaters_fhe_client_key *ck,
                               const struct amaters_fhe_radix *r,
                               uint64_t *v);
@@ -64,6 +67,33 @@ int amaters_fhe_radix_lt(struct amaters_fhe_eval *ev,
 int amaters_fhe_radix_same_shape(const struct amaters_fhe_radix *a,
                                  const struct amaters_fhe_radix *b);
 
+/* out = a + b + cin mod 4^nblocks, cin in {0, 1}: ripple carry, the
+ * carry and the cleaned block of each position as one batch of two PBS.
+ * Returns 0 or AMATERS_EINVAL. */
+int amaters_fhe_radix_add_cin(struct amaters_fhe_eval *ev,
+                              const struct amaters_fhe_radix *a,
+                              const struct amaters_fhe_radix *b,
+                              uint32_t cin, struct amaters_fhe_radix *out);
+
+/* out_i = lut(a_i, b_i) for every block (one batch of bivariate PBS).
+ * Returns 0, AMATERS_EINVAL or AMATERS_ENOMEM. */
+int amaters_fhe_radix_map2(struct amaters_fhe_eval *ev,
+                           const struct amaters_fhe_lut *lut,
+                           const struct amaters_fhe_radix *a,
+                           const struct amaters_fhe_radix *b,
+                           struct amaters_fhe_radix *out);
+
+/* out = -a mod 4^nblocks (0 + ~a + 1). */
+int amaters_fhe_radix_neg(struct amaters_fhe_eval *ev,
+                          const struct amaters_fhe_radix *a,
+                          struct amaters_fhe_radix *out);
+
+/* out = a - c mod 4^nblocks for a public c (nblocks <= 32, else
+ * AMATERS_EINVAL). */
+int amaters_fhe_radix_sub_scalar(struct amaters_fhe_eval *ev,
+                                 const struct amaters_fhe_radix *a,
+                                 uint64_t c, struct amaters_fhe_radix *out);
+
 /* out = a - b mod 4^nblocks (a + ~b + 1). */
 int amaters_fhe_radix_sub(struct amaters_fhe_eval *ev,
                           const struct amaters_fhe_radix *a,
@@ -75,16 +105,19 @@ int amaters_fhe_radix_add_scalar(struct amaters_fhe_eval *ev,
                                  const struct amaters_fhe_radix *a,
                                  uint64_t c, struct amaters_fhe_radix *out);
 
-/* out = a * b mod 4^nblocks (schoolbook: per row a bivariate PBS for the
- * low and the high digit of each block product, then two ripple adds;
- * u8: 16 + 64 PBS). */
+/* out = a * b mod 4^nblocks: one batch of bivariate PBS for the low and
+ * high digits of every block product a_i b_j that lands below 4^nblocks
+ * (nblocks^2 PBS), then the digits of each column are summed in groups
+ * of up to five and split into a clean digit and a carry for the next
+ * column (one batch per round) until one digit per column is left. */
 int amaters_fhe_radix_mul(struct amaters_fhe_eval *ev,
                           const struct amaters_fhe_radix *a,
                           const struct amaters_fhe_radix *b,
                           struct amaters_fhe_radix *out);
 
-/* out = a * c mod 4^nblocks for a public c (univariate LUTs per digit of
- * c; zero digits cost nothing). */
+/* out = a * c mod 4^nblocks for a public c: the terms a_i c_j (linear,
+ * no PBS; zero digits cost nothing) are reduced like the columns of
+ * amaters_fhe_radix_mul. */
 int amaters_fhe_radix_mul_scalar(struct amaters_fhe_eval *ev,
                                  const struct amaters_fhe_radix *a,
                                  uint64_t c, struct amaters_fhe_radix *out);

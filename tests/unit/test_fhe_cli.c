@@ -1,7 +1,9 @@
 /*
- * test_fhe_cli.c - the amaters-fhe tool end to end: keygen (seeded),
- * info, encrypt, eval (add, sub, lt, ge, not), decrypt, and its errors
- * (unknown operation, value wider than BITS, ciphertext of another key).
+ * test_fhe_cli.c - the amaters-fhe tool end to end: keygen --out (seeded),
+ * info, encrypt --type for every width (stdout), eval with 2 threads for
+ * a table of operations and widths, decrypt from a file and from stdin,
+ * and its errors (unknown operation or type, wrong arity, value out of
+ * range, mixed widths, ciphertext of another key, bad --threads).
  * The binary is found next to this test executable.
  */
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -20,22 +23,36 @@
 static char tool[4096];
 static char dir[64];
 
-/* Runs the tool with up to 6 arguments; stdout (first cap-1 bytes) goes
- * to out. Returns the exit status, -1 if it did not exit normally. */
-static int run(char *out, size_t cap, const char *a0, const char *a1,
-               const char *a2, const char *a3, const char *a4,
-               const char *a5)
+/* Runs the tool with the NULL-terminated args. stdout goes to the file
+ * to_file when given, else its first cap - 1 bytes to out; stdin comes
+ * from from_file when given. Returns the exit status, -1 if it did not
+ * exit normally. */
+static int runv(char *out, size_t cap, const char *to_file,
+                const char *from_file, const char *const *args)
 {
-    const char *argv[8] = {tool, a0, a1, a2, a3, a4, a5, NULL};
+    const char *argv[16] = {tool};
     int fds[2], status = 0;
-    size_t got = 0;
+    size_t got = 0, n = 1;
     pid_t pid;
 
+    while (args[n - 1] != NULL && n < 15) {
+        argv[n] = args[n - 1];
+        n++;
+    }
+    argv[n] = NULL;
     if (pipe(fds) != 0)
         return -1;
     pid = fork();
     if (pid == 0) {
-        dup2(fds[1], 1);
+        int fd = to_file != NULL ? open(to_file, O_WRONLY | O_CREAT |
+                                                 O_TRUNC, 0644)
+                                 : fds[1];
+        int in = from_file != NULL ? open(from_file, O_RDONLY) : 0;
+
+        if (fd < 0 || in < 0)
+            _exit(126);
+        dup2(fd, 1);
+        dup2(in, 0);
         close(fds[0]);
         close(fds[1]);
         execv(tool, (char *const *)argv);
@@ -43,11 +60,11 @@ static int run(char *out, size_t cap, const char *a0, const char *a1,
     }
     close(fds[1]);
     for (;;) {
-        ssize_t n = read(fds[0], out + got, cap - 1 - got);
+        ssize_t r = read(fds[0], out + got, cap - 1 - got);
 
-        if (n <= 0)
+        if (r <= 0)
             break;
-        got += (size_t)n;
+        got += (size_t)r;
         if (got == cap - 1)
             break;
     }
@@ -57,6 +74,9 @@ static int run(char *out, size_t cap, const char *a0, const char *a1,
         return -1;
     return WEXITSTATUS(status);
 }
+
+#define RUN(out, to, from, ...)                                              \
+    runv(out, sizeof(out), to, from, (const char *const[]){__VA_ARGS__, NULL})
 
 static char *path(const char *name)
 {
@@ -100,52 +120,97 @@ static int group_teardown(void **state)
     return rmdir(dir);
 }
 
+/* encrypt VALUE of TYPE into file ct; returns the exit status */
+static int enc(const char *type, const char *value, const char *ct)
+{
+    char out[64];
+
+    return RUN(out, path(ct), NULL, "encrypt", "--key", path("client.key"),
+               "--type", type, value);
+}
+
+/* decrypt ct (from a file argument, or stdin when via_stdin) into out */
+static int dec(char *out, size_t cap, const char *ct, int via_stdin)
+{
+    if (via_stdin)
+        return runv(out, cap, NULL, path(ct),
+                    (const char *const[]){"decrypt", "--key",
+                                          path("client.key"), NULL});
+    return runv(out, cap, NULL, NULL,
+                (const char *const[]){"decrypt", "--key", path("client.key"),
+                                      path(ct), NULL});
+}
+
+/* eval OP on a (and b) into file res, with 2 threads */
+static int ev(const char *op, const char *a, const char *b, const char *res)
+{
+    char out[64];
+
+    if (b == NULL)
+        return RUN(out, path(res), NULL, "eval", "--key", path("server.key"),
+                   "--threads", "2", op, path(a));
+    return RUN(out, path(res), NULL, "eval", "--key", path("server.key"),
+               "--threads", "2", op, path(a), path(b));
+}
+
 static void test_end_to_end(void **state)
 {
+    /* op, type, a, b, expected (computed by hand) */
+    static const struct {
+        const char *op, *type, *a, *b, *want;
+    } cases[] = {
+        {"add", "u8", "200", "77", "21\n"},          /* 277 mod 256 */
+        {"sub", "u8", "77", "200", "133\n"},         /* 77 - 200 mod 256 */
+        {"lt", "u8", "77", "200", "1\n"},
+        {"ge", "u8", "77", "200", "0\n"},
+        {"not", "u8", "200", NULL, "55\n"},          /* ~200 & 255 */
+        {"mul", "u8", "13", "21", "17\n"},           /* 273 mod 256 */
+        {"max", "u16", "65535", "1", "65535\n"},
+        {"eq", "u16", "4660", "4660", "1\n"},
+        {"neg", "u16", "1", NULL, "65535\n"},
+        {"xor", "u32", "4294967295", "305419896", "3989547399\n"},
+        {"ne", "u32", "7", "7", "0\n"},
+        {"add", "u64", "18446744073709551615", "2", "1\n"},
+        {"and", "bool", "1", "0", "0\n"},
+        {"or", "bool", "1", "0", "1\n"},
+        {"not", "bool", "0", NULL, "1\n"},
+    };
     char out[512];
     struct stat st;
 
     (void)state;
-    assert_int_equal(run(out, sizeof(out), "keygen", dir,
-                         "00112233445566778899aabbccddeeff", NULL, NULL,
-                         NULL), 0);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out", dir, "--seed",
+                         "00112233445566778899aabbccddeeff"), 0);
     assert_int_equal(strlen(out), 33);          /* 32 hex digits + \n */
     assert_int_equal(stat(path("client.key"), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    assert_int_equal(run(out, sizeof(out), "encrypt", path("client.key"),
-                         "8", "200", path("a.ct"), NULL), 0);
-    assert_int_equal(run(out, sizeof(out), "encrypt", path("client.key"),
-                         "8", "77", path("b.ct"), NULL), 0);
-    assert_int_equal(run(out, sizeof(out), "info", path("a.ct"), NULL, NULL,
-                         NULL, NULL), 0);
+    assert_int_equal(enc("u8", "200", "a.ct"), 0);
+    assert_int_equal(RUN(out, NULL, NULL, "info", path("a.ct")), 0);
     assert_non_null(strstr(out, "type radix"));
     assert_non_null(strstr(out, "seeded yes"));
     assert_non_null(strstr(out, "bytes 168"));
-    assert_int_equal(run(out, sizeof(out), "eval", path("server.key"), "add",
-                         path("a.ct"), path("b.ct"), path("c.ct")), 0);
-    assert_int_equal(run(out, sizeof(out), "decrypt", path("client.key"),
-                         path("c.ct"), NULL, NULL, NULL), 0);
-    assert_string_equal(out, "21\n");          /* 277 mod 256 */
-    assert_int_equal(run(out, sizeof(out), "eval", path("server.key"), "sub",
-                         path("b.ct"), path("a.ct"), path("c.ct")), 0);
-    assert_int_equal(run(out, sizeof(out), "decrypt", path("client.key"),
-                         path("c.ct"), NULL, NULL, NULL), 0);
-    assert_string_equal(out, "133\n");         /* 77 - 200 mod 256 */
-    assert_int_equal(run(out, sizeof(out), "eval", path("server.key"), "lt",
-                         path("b.ct"), path("a.ct"), path("d.ct")), 0);
-    assert_int_equal(run(out, sizeof(out), "decrypt", path("client.key"),
-                         path("d.ct"), NULL, NULL, NULL), 0);
-    assert_string_equal(out, "1\n");
-    assert_int_equal(run(out, sizeof(out), "eval", path("server.key"), "ge",
-                         path("b.ct"), path("a.ct"), path("d.ct")), 0);
-    assert_int_equal(run(out, sizeof(out), "decrypt", path("client.key"),
-                         path("d.ct"), NULL, NULL, NULL), 0);
-    assert_string_equal(out, "0\n");
-    assert_int_equal(run(out, sizeof(out), "eval", path("server.key"), "not",
-                         path("a.ct"), path("c.ct"), NULL), 0);
-    assert_int_equal(run(out, sizeof(out), "decrypt", path("client.key"),
-                         path("c.ct"), NULL, NULL, NULL), 0);
-    assert_string_equal(out, "55\n");          /* ~200 & 255 */
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+#ifdef AMATERS_SANITIZE
+        if (i % 3 != 0)
+            continue;          /* ~4x slower: every third case */
+#endif
+        assert_int_equal(enc(cases[i].type, cases[i].a, "a.ct"), 0);
+        if (cases[i].b != NULL)
+            assert_int_equal(enc(cases[i].type, cases[i].b, "b.ct"), 0);
+        assert_int_equal(ev(cases[i].op, "a.ct",
+                            cases[i].b != NULL ? "b.ct" : NULL, "c.ct"), 0);
+        assert_int_equal(dec(out, sizeof(out), "c.ct", (int)(i % 2)), 0);
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("%s %s %s %s: got %s", cases[i].op, cases[i].type,
+                     cases[i].a, cases[i].b ? cases[i].b : "", out);
+    }
+    /* every width round-trips its maximum */
+    assert_int_equal(enc("u64", "18446744073709551615", "d.ct"), 0);
+    assert_int_equal(dec(out, sizeof(out), "d.ct", 1), 0);
+    assert_string_equal(out, "18446744073709551615\n");
+    assert_int_equal(enc("u32", "0xffffffff", "d.ct"), 0);
+    assert_int_equal(dec(out, sizeof(out), "d.ct", 0), 0);
+    assert_string_equal(out, "4294967295\n");
 }
 
 static void test_errors(void **state)
@@ -153,25 +218,30 @@ static void test_errors(void **state)
     char out[512];
 
     (void)state;
-    assert_int_equal(run(out, sizeof(out), "eval", path("server.key"), "pow",
-                         path("a.ct"), path("b.ct"), path("c.ct")), 1);
-    assert_int_equal(run(out, sizeof(out), "encrypt", path("client.key"),
-                         "8", "256", path("c.ct"), NULL), 1);
-    assert_int_equal(run(out, sizeof(out), "encrypt", path("client.key"),
-                         "7", "1", path("c.ct"), NULL), 1);
-    assert_int_equal(run(out, sizeof(out), "nosuchverb", NULL, NULL, NULL,
-                         NULL, NULL), 1);
-    assert_int_equal(run(out, sizeof(out), "info", path("missing"), NULL,
-                         NULL, NULL, NULL), 1);
+    assert_int_equal(RUN(out, path("c.ct"), NULL, "eval", "--key",
+                         path("server.key"), "pow", path("a.ct"),
+                         path("b.ct")), 1);
+    assert_int_equal(ev("add", "a.ct", NULL, "c.ct"), 1);   /* arity */
+    assert_int_equal(enc("u8", "256", "c.ct"), 1);
+    assert_int_equal(enc("u16", "-1", "c.ct"), 1);
+    assert_int_equal(enc("u7", "1", "c.ct"), 1);
+    assert_int_equal(enc("bool", "2", "c.ct"), 1);
+    assert_int_equal(RUN(out, NULL, NULL, "encrypt", "--type", "u8", "1"), 1);
+    assert_int_equal(RUN(out, NULL, NULL, "nosuchverb"), 1);
+    assert_int_equal(RUN(out, NULL, NULL, "info", path("missing")), 1);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", dir), 1);  /* no --out */
+    assert_int_equal(RUN(out, NULL, NULL, "bench", "--threads", "0"), 1);
+    /* widths must match */
+    assert_int_equal(enc("u8", "1", "a.ct"), 0);
+    assert_int_equal(enc("u16", "1", "b.ct"), 0);
+    assert_int_equal(ev("add", "a.ct", "b.ct", "c.ct"), 1);
     /* a ciphertext under another key is refused by eval */
     assert_int_equal(mkdir(path("other"), 0700), 0);
-    assert_int_equal(run(out, sizeof(out), "keygen", path("other"), NULL,
-                         NULL, NULL, NULL), 0);
-    assert_int_equal(run(out, sizeof(out), "encrypt",
-                         path("other/client.key"), "8", "5", path("o.ct"),
-                         NULL), 0);
-    assert_int_equal(run(out, sizeof(out), "eval", path("server.key"), "add",
-                         path("a.ct"), path("o.ct"), path("c.ct")), 1);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out", path("other")),
+                     0);
+    assert_int_equal(RUN(out, path("o.ct"), NULL, "encrypt", "--key",
+                         path("other/client.key"), "--type", "u8", "5"), 0);
+    assert_int_equal(ev("add", "a.ct", "o.ct", "c.ct"), 1);
 }
 
 int main(void)

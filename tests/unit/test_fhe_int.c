@@ -1,0 +1,432 @@
+/*
+ * test_fhe_int.c - every integer operation on every width (u8, u16, u32,
+ * u64) and the boolean operations, evaluated on a 2-thread pool and
+ * checked against the clear computation written here; the thread pool
+ * itself; decryption limits.
+ *
+ * Counts: by default each (operation, width) runs on one operand pair,
+ * taken in turn from the edge table (0, 1, max, equal operands, overflow
+ * wrap-around, msb) so that the edges spread over the operations, and
+ * u32 / u64 multiplication and u64 min / max are skipped (they cost
+ * thousands of PBS). AMATERS_FHE_PAIRS=N runs every edge pair plus N
+ * seeded random pairs for every operation and width (make fhe-test-full
+ * uses 2000). Sanitizer builds run all of u8 and part of u16 by default.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "fhe/pool.h"
+#include "fhe/radix.h"
+#include "fhe/rng.h"
+
+enum op {
+    ADD, SUB, NEG, SADD, SSUB, SMUL, MUL, EQ, NE, LT, LE, GT, GE, SELECT,
+    AND, OR, XOR, NOT, MIN, MAX, NOPS
+};
+
+static const char *const op_names[NOPS] = {
+    "add", "sub", "neg", "scalar_add", "scalar_sub", "scalar_mul", "mul",
+    "eq", "ne", "lt", "le", "gt", "ge", "select", "and", "or", "xor", "not",
+    "min", "max",
+};
+
+struct fix {
+    long live_before;
+    const struct amaters_fhe_params *p;
+    struct amaters_fhe_client_key *ck;
+    struct amaters_fhe_server_key *sk;
+    struct amaters_fhe_eval *ev;
+    struct amaters_fhe_rng rng;
+    long pairs;             /* AMATERS_FHE_PAIRS, -1 when unset */
+};
+
+static int group_setup(void **state)
+{
+    static struct fix f;
+    const char *env = getenv("AMATERS_FHE_PAIRS");
+    uint8_t seed[16];
+
+    memset(&f, 0, sizeof(f));
+    f.live_before = amaters_alloc_live();
+    f.p = &amaters_fhe_param_msg2_carry2;
+    f.pairs = env != NULL ? atol(env) : -1;
+    memset(seed, 0x71, sizeof(seed));
+    if (amaters_fhe_client_key_new(f.p, seed, &f.ck) != 0)
+        return -1;
+    seed[0] = 0x72;
+    if (amaters_fhe_server_key_new(f.ck, seed, &f.sk) != 0 ||
+        amaters_fhe_eval_new_threads(f.sk, 2, &f.ev) != 0 ||
+        amaters_fhe_rng_init_seeded(&f.rng, seed, 91) != 0)
+        return -1;
+    *state = &f;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    struct fix *f = *state;
+
+    amaters_fhe_rng_destroy(&f->rng);
+    amaters_fhe_eval_free(f->ev);
+    amaters_fhe_server_key_free(f->sk);
+    amaters_fhe_client_key_free(f->ck);
+    return amaters_alloc_live() == f->live_before ? 0 : -1;
+}
+
+/* The expected result, computed in the clear (select: cond = b & 1,
+ * scalar operations use b as the public operand). */
+static uint64_t expect(enum op op, uint64_t a, uint64_t b, unsigned w)
+{
+    uint64_t m = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1;
+
+    switch (op) {
+    case ADD: case SADD: return (a + b) & m;
+    case SUB: case SSUB: return (a - b) & m;
+    case NEG: return (0 - a) & m;
+    case SMUL: case MUL: return (a * b) & m;
+    case EQ: return a == b;
+    case NE: return a != b;
+    case LT: return a < b;
+    case LE: return a <= b;
+    case GT: return a > b;
+    case GE: return a >= b;
+    case SELECT: return (b & 1) ? a : b;
+    case AND: return a & b;
+    case OR: return a | b;
+    case XOR: return a ^ b;
+    case NOT: return ~a & m;
+    case MIN: return a < b ? a : b;
+    default: return a > b ? a : b;
+    }
+}
+
+static int run_op(struct fix *f, enum op op, const struct amaters_fhe_radix *a,
+                  const struct amaters_fhe_radix *b, uint64_t bv,
+                  const struct amaters_fhe_block *cond,
+                  struct amaters_fhe_radix *out)
+{
+    struct amaters_fhe_eval *ev = f->ev;
+    static const enum amaters_fhe_cmp cmp[] = {
+        AMATERS_FHE_EQ, AMATERS_FHE_NE, AMATERS_FHE_LT, AMATERS_FHE_LE,
+        AMATERS_FHE_GT, AMATERS_FHE_GE};
+
+    switch (op) {
+    case ADD: return amaters_fhe_radix_add(ev, a, b, out);
+    case SUB: return amaters_fhe_radix_sub(ev, a, b, out);
+    case NEG: return amaters_fhe_radix_neg(ev, a, out);
+    case SADD: return amaters_fhe_radix_add_scalar(ev, a, bv, out);
+    case SSUB: return amaters_fhe_radix_sub_scalar(ev, a, bv, out);
+    case SMUL: return amaters_fhe_radix_mul_scalar(ev, a, bv, out);
+    case MUL: return amaters_fhe_radix_mul(ev, a, b, out);
+    case SELECT: return amaters_fhe_radix_select(ev, cond, a, b, out);
+    case AND: return amaters_fhe_radix_bitop(ev, AMATERS_FHE_AND, a, b, out);
+    case OR: return amaters_fhe_radix_bitop(ev, AMATERS_FHE_OR, a, b, out);
+    case XOR: return amaters_fhe_radix_bitop(ev, AMATERS_FHE_XOR, a, b, out);
+    case NOT: return amaters_fhe_radix_bitnot(a, out);
+    case MIN: return amaters_fhe_radix_min(ev, a, b, out);
+    case MAX: return amaters_fhe_radix_max(ev, a, b, out);
+    default:
+        return amaters_fhe_radix_cmp(ev, cmp[op - EQ], a, b, &out->blocks[0]);
+    }
+}
+
+static int is_cmp(enum op op)
+{
+    return op >= EQ && op <= GE;
+}
+
+/* Edge pair i for width w (max m): zeros, wrap-around, max, msb, equal. */
+static void edge(size_t i, uint64_t m, uint64_t *x, uint64_t *y)
+{
+    const uint64_t e[][2] = {
+        {m, 1}, {0, 0}, {m, m}, {0, m}, {1, 0}, {m / 2 + 1, m / 2},
+        {m / 3, m / 3}, {1, m}, {m, 0}, {m / 2, m / 2 + 1},
+    };
+
+    *x = e[i % 10][0];
+    *y = e[i % 10][1];
+}
+
+#define NEDGES 10
+
+/* Default-mode operations too costly for the reduced run. */
+static int skipped_by_default(enum op op, unsigned w)
+{
+#ifdef AMATERS_SANITIZE
+    if (w > 16 || (w == 16 && (op == MUL || op == SMUL || op == MIN ||
+                               op == MAX || op == SADD || op == SSUB ||
+                               op == NEG)))
+        return 1;
+#endif
+    return (op == MUL && w >= 32) || ((op == MIN || op == MAX) && w == 64);
+}
+
+static void check_one(struct fix *f, enum op op, unsigned w, uint64_t x,
+                      uint64_t y)
+{
+    uint64_t m = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1, got = ~x;
+    struct amaters_fhe_radix a, b, out;
+    struct amaters_fhe_block cond;
+    size_t n = w / 2;
+
+    if (f->pairs < 0 && op == SMUL && w >= 32)
+        y &= 0xf0f;            /* sparse scalar: few digits, few PBS */
+    assert_int_equal(amaters_fhe_radix_init(&a, f->p, n), 0);
+    assert_int_equal(amaters_fhe_radix_init(&b, f->p, n), 0);
+    assert_int_equal(amaters_fhe_radix_init(&out, f->p, is_cmp(op) ? 1 : n),
+                     0);
+    assert_int_equal(amaters_fhe_block_init(&cond, f->p), 0);
+    assert_int_equal(amaters_fhe_radix_encrypt(f->ck, x & m, &a), 0);
+    assert_int_equal(amaters_fhe_radix_encrypt(f->ck, y & m, &b), 0);
+    assert_int_equal(amaters_fhe_block_encrypt(f->ck, (uint32_t)(y & 1),
+                                               &cond), 0);
+    /* a known bool takes the one-PBS select; u16 keeps the fresh degree 3
+     * and so tests the two-PBS path */
+    if (w != 16)
+        cond.degree = 1;
+    assert_int_equal(run_op(f, op, &a, &b, y & m, &cond, &out), 0);
+    assert_int_equal(amaters_fhe_radix_decrypt(f->ck, &out, &got), 0);
+    if (got != expect(op, x & m, y & m, w))
+        fail_msg("%s u%u (%llu, %llu): got %llu", op_names[op], w,
+                 (unsigned long long)(x & m), (unsigned long long)(y & m),
+                 (unsigned long long)got);
+    amaters_fhe_block_destroy(&cond);
+    amaters_fhe_radix_destroy(&a);
+    amaters_fhe_radix_destroy(&b);
+    amaters_fhe_radix_destroy(&out);
+}
+
+static void check_width(struct fix *f, unsigned w)
+{
+    uint64_t m = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1, x, y;
+
+    for (int op = 0; op < NOPS; op++) {
+        if (f->pairs < 0) {
+            if (skipped_by_default((enum op)op, w))
+                continue;
+            edge((size_t)op + w, m, &x, &y);
+            check_one(f, (enum op)op, w, x, y);
+            continue;
+        }
+        for (size_t i = 0; i < NEDGES; i++) {
+            edge(i, m, &x, &y);
+            check_one(f, (enum op)op, w, x, y);
+        }
+        for (long i = 0; i < f->pairs; i++)
+            check_one(f, (enum op)op, w, amaters_fhe_rng_u64(&f->rng),
+                      amaters_fhe_rng_u64(&f->rng));
+    }
+}
+
+static void test_u8(void **state)
+{
+    check_width(*state, 8);
+}
+
+static void test_u16(void **state)
+{
+    check_width(*state, 16);
+}
+
+static void test_u32(void **state)
+{
+    check_width(*state, 32);
+}
+
+static void test_u64(void **state)
+{
+    check_width(*state, 64);
+}
+
+/* Booleans: every input combination of and / or / xor / not. */
+static void test_bool(void **state)
+{
+    struct fix *f = *state;
+    struct amaters_fhe_radix a, b, out;
+
+    assert_int_equal(amaters_fhe_radix_init(&a, f->p, 1), 0);
+    assert_int_equal(amaters_fhe_radix_init(&b, f->p, 1), 0);
+    assert_int_equal(amaters_fhe_radix_init(&out, f->p, 1), 0);
+    for (uint32_t x = 0; x < 2; x++) {
+        for (uint32_t y = 0; y < 2; y++) {
+            uint32_t got = 9;
+
+            assert_int_equal(amaters_fhe_block_encrypt(f->ck, x,
+                                                       &a.blocks[0]), 0);
+            assert_int_equal(amaters_fhe_block_encrypt(f->ck, y,
+                                                       &b.blocks[0]), 0);
+            assert_int_equal(amaters_fhe_bool_and(f->ev, &a.blocks[0],
+                                                  &b.blocks[0],
+                                                  &out.blocks[0]), 0);
+            assert_int_equal(amaters_fhe_block_decrypt(f->ck, &out.blocks[0],
+                                                       &got), 0);
+            assert_int_equal(got, x & y);
+            assert_int_equal(amaters_fhe_bool_or(f->ev, &a.blocks[0],
+                                                 &b.blocks[0],
+                                                 &out.blocks[0]), 0);
+            assert_int_equal(amaters_fhe_block_decrypt(f->ck, &out.blocks[0],
+                                                       &got), 0);
+            assert_int_equal(got, x | y);
+            assert_int_equal(amaters_fhe_radix_bitop(f->ev, AMATERS_FHE_XOR,
+                                                     &a, &b, &out), 0);
+            assert_int_equal(amaters_fhe_block_decrypt(f->ck, &out.blocks[0],
+                                                       &got), 0);
+            assert_int_equal(got, x ^ y);
+            amaters_fhe_bool_not(&out.blocks[0]);   /* not of a result */
+            assert_int_equal(amaters_fhe_block_decrypt(f->ck, &out.blocks[0],
+                                                       &got), 0);
+            assert_int_equal(got, 1 - (x ^ y));
+        }
+    }
+    amaters_fhe_radix_destroy(&a);
+    amaters_fhe_radix_destroy(&b);
+    amaters_fhe_radix_destroy(&out);
+}
+
+/* u64 extremes round-trip; a 64-block integer decrypts modulo 2^64. */
+static void test_decrypt_limits(void **state)
+{
+    struct fix *f = *state;
+    const uint64_t vals[] = {0, 1, UINT64_MAX, UINT64_C(1) << 63,
+                             UINT64_C(0x0123456789abcdef)};
+    struct amaters_fhe_radix r;
+    uint64_t got;
+
+    assert_int_equal(amaters_fhe_radix_init(&r, f->p, 32), 0);
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        assert_int_equal(amaters_fhe_radix_encrypt(f->ck, vals[i], &r), 0);
+        assert_int_equal(amaters_fhe_radix_decrypt(f->ck, &r, &got), 0);
+        assert_true(got == vals[i]);
+    }
+    amaters_fhe_radix_destroy(&r);
+    assert_int_equal(amaters_fhe_radix_init(&r, f->p, 64), 0);
+    assert_int_equal(amaters_fhe_radix_encrypt(f->ck, UINT64_MAX, &r), 0);
+    assert_int_equal(amaters_fhe_radix_decrypt(f->ck, &r, &got), 0);
+    assert_true(got == UINT64_MAX);    /* upper 32 blocks hold 0 */
+    assert_int_equal(amaters_fhe_radix_sub_scalar(f->ev, &r, 1, &r),
+                     AMATERS_EINVAL);
+    amaters_fhe_radix_destroy(&r);
+}
+
+struct count_arg {
+    size_t seen[AMATERS_FHE_POOL_MAX];
+    unsigned char done[64];
+    size_t fail_item;
+};
+
+static int count_cb(void *arg, size_t item, size_t worker)
+{
+    struct count_arg *c = arg;
+
+    c->done[item]++;
+    c->seen[worker]++;
+    return item == c->fail_item ? AMATERS_EIO : 0;
+}
+
+/* The pool runs every item once, on valid worker indexes, and reports
+ * the first error; sizes out of range are refused. */
+static void test_pool(void **state)
+{
+    static const size_t sizes[] = {1, 2, 3, 8};
+    struct amaters_fhe_pool *pool = NULL;
+    struct count_arg c;
+
+    (void)state;
+    assert_int_equal(amaters_fhe_pool_new(0, &pool), AMATERS_EINVAL);
+    assert_int_equal(amaters_fhe_pool_new(AMATERS_FHE_POOL_MAX + 1, &pool),
+                     AMATERS_EINVAL);
+    assert_null(pool);
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        assert_int_equal(amaters_fhe_pool_new(sizes[s], &pool), 0);
+        assert_int_equal(amaters_fhe_pool_size(pool), sizes[s]);
+        for (size_t n = 0; n <= 64; n += 21) {
+            size_t total = 0;
+
+            memset(&c, 0, sizeof(c));
+            c.fail_item = n / 2;
+            assert_int_equal(amaters_fhe_pool_run(pool, count_cb, &c, n),
+                             n == 0 ? 0 : AMATERS_EIO);
+            for (size_t i = 0; i < n; i++)
+                assert_int_equal(c.done[i], 1);
+            for (size_t w = 0; w < AMATERS_FHE_POOL_MAX; w++) {
+                if (w >= sizes[s])
+                    assert_int_equal(c.seen[w], 0);
+                total += c.seen[w];
+            }
+            assert_int_equal(total, n);
+        }
+        amaters_fhe_pool_free(pool);
+        pool = NULL;
+    }
+    assert_int_equal(amaters_fhe_pool_size(NULL), 1);
+    assert_int_equal(amaters_fhe_eval_threads(((struct fix *)*state)->ev),
+                     2);
+}
+
+/* Every allocation of a 3-thread context and of a pool fails in turn:
+ * the error comes back and nothing leaks (the fixture checks). */
+static void test_alloc_failure(void **state)
+{
+    struct fix *f = *state;
+    int rc = AMATERS_ENOMEM;
+
+    for (long n = 0; rc != 0 && n < 10000; n++) {
+        struct amaters_fhe_eval *ev = NULL;
+
+        amaters_alloc_fail_after(n);
+        rc = amaters_fhe_eval_new_threads(f->sk, 3, &ev);
+        amaters_alloc_fail_after(-1);
+        if (rc != 0) {
+            assert_int_equal(rc, AMATERS_ENOMEM);
+            assert_null(ev);
+        }
+        amaters_fhe_eval_free(ev);
+    }
+    assert_int_equal(rc, 0);
+    rc = AMATERS_ENOMEM;
+    for (long n = 0; rc != 0 && n < 100; n++) {
+        struct amaters_fhe_pool *pool = NULL;
+
+        amaters_alloc_fail_after(n);
+        rc = amaters_fhe_pool_new(4, &pool);
+        amaters_alloc_fail_after(-1);
+        if (rc != 0)
+            assert_int_equal(rc, AMATERS_ENOMEM);
+        amaters_fhe_pool_free(pool);
+    }
+    assert_int_equal(rc, 0);
+    {
+        struct amaters_fhe_eval *ev = NULL;
+
+        assert_int_equal(amaters_fhe_eval_new_threads(f->sk, 0, &ev),
+                         AMATERS_EINVAL);
+        assert_int_equal(amaters_fhe_eval_new_threads(
+                             f->sk, AMATERS_FHE_POOL_MAX + 1, &ev),
+                         AMATERS_EINVAL);
+        assert_null(ev);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_bool),
+        cmocka_unit_test(test_decrypt_limits),
+        cmocka_unit_test(test_u8),
+        cmocka_unit_test(test_u16),
+        cmocka_unit_test(test_u32),
+        cmocka_unit_test(test_u64),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
