@@ -1,9 +1,20 @@
 /*
- * fft.c - FFT plans: twiddle tables, kernel dispatch, exact limb product.
+ * fft.c - FFT plans: twiddle tables, kernel selection and dispatch, exact
+ * limb product.
+ *
+ * Kernel selection: a plan made by amaters_fhe_fft_new follows the
+ * process-wide kernel, an atomic pointer set at first use from
+ * AMATERS_FHE_FFT (else the best for the CPU) and changed by
+ * amaters_fhe_fft_force; a plan made by amaters_fhe_fft_new_impl with a
+ * name is pinned to that kernel. Every kernel uses the same Fourier
+ * layout, so data made by one is valid input to another.
  */
 #include "fhe/fft.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -12,45 +23,152 @@
 
 struct amaters_fhe_fft {
     struct amaters_fhe_fft_plan_tables t;
-    const struct amaters_fhe_fft_kernels *k;
+    const struct amaters_fhe_fft_kernels *pinned;   /* NULL: process-wide */
     double *mem;
 };
 
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static _Atomic(const struct amaters_fhe_fft_kernels *) g_kern;
+
+unsigned amaters_fhe_cpu_features(void)
+{
+    unsigned f = 0;
+
 #ifdef AMATERS_FHE_X86_KERNELS
-static const struct amaters_fhe_fft_kernels *pick(const char *impl)
-{
+    /* libgcc sets the AVX / AVX-512 bits only when XCR0 shows that the
+     * OS saves the YMM / ZMM state. */
     __builtin_cpu_init();
-    if (impl == NULL) {
-        if (__builtin_cpu_supports("avx512f") &&
-            __builtin_cpu_supports("avx512dq"))
-            return &amaters_fhe_fft_kern_avx512;
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-            return &amaters_fhe_fft_kern_avx2;
-        return &amaters_fhe_fft_kern_portable;
-    }
-    if (strcmp(impl, "portable") == 0)
-        return &amaters_fhe_fft_kern_portable;
-    if (strcmp(impl, "avx2") == 0 && __builtin_cpu_supports("avx2") &&
-        __builtin_cpu_supports("fma"))
-        return &amaters_fhe_fft_kern_avx2;
-    if (strcmp(impl, "avx512") == 0 && __builtin_cpu_supports("avx512f") &&
-        __builtin_cpu_supports("avx512dq"))
-        return &amaters_fhe_fft_kern_avx512;
-    return NULL;
-}
-#else
-/* Non-x86 build: the portable kernel only. */
-static const struct amaters_fhe_fft_kernels *pick(const char *impl)
-{
-    if (impl == NULL || strcmp(impl, "portable") == 0)
-        return &amaters_fhe_fft_kern_portable;
-    return NULL;
-}
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        f |= AMATERS_FHE_CPU_AVX2;
+    if ((f & AMATERS_FHE_CPU_AVX2) != 0 &&
+        __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        f |= AMATERS_FHE_CPU_AVX512;
 #endif
+    return f;
+}
+
+static const struct amaters_fhe_fft_kernels *best_for(unsigned cpu)
+{
+    const struct amaters_fhe_fft_kernels *k = &amaters_fhe_fft_kern_portable;
+
+#ifdef AMATERS_FHE_X86_KERNELS
+    if ((cpu & AMATERS_FHE_CPU_AVX512) != 0)
+        k = &amaters_fhe_fft_kern_avx512;
+    else if ((cpu & AMATERS_FHE_CPU_AVX2) != 0)
+        k = &amaters_fhe_fft_kern_avx2;
+#else
+    (void)cpu;
+#endif
+    return k;
+}
+
+int amaters_fhe_kernels_resolve(const char *name, unsigned cpu,
+                                const struct amaters_fhe_fft_kernels **out)
+{
+    unsigned need = 0;
+    int rc = 0;
+
+    *out = best_for(cpu);
+    if (name == NULL || strcmp(name, "auto") == 0)
+        goto done;
+    if (strcmp(name, "portable") == 0) {
+        *out = &amaters_fhe_fft_kern_portable;
+        goto done;
+    }
+    if (strcmp(name, "avx2") == 0)
+        need = AMATERS_FHE_CPU_AVX2;
+    else if (strcmp(name, "avx512") == 0)
+        need = AMATERS_FHE_CPU_AVX512;
+    else {
+        rc = AMATERS_EINVAL;
+        goto done;
+    }
+#ifdef AMATERS_FHE_X86_KERNELS
+    if ((cpu & need) != need)
+        rc = AMATERS_EUNSUPPORTED;
+    else if (need == AMATERS_FHE_CPU_AVX2)
+        *out = &amaters_fhe_fft_kern_avx2;
+    else
+        *out = &amaters_fhe_fft_kern_avx512;
+#else
+    (void)need;
+    rc = AMATERS_EUNSUPPORTED;
+#endif
+done:
+    return rc;
+}
+
+const struct amaters_fhe_fft_kernels *amaters_fhe_fft_choose_env(
+    const char *value, unsigned cpu, FILE *log)
+{
+    const struct amaters_fhe_fft_kernels *k;
+    int rc;
+
+    if (value != NULL && value[0] == '\0')
+        value = NULL;
+    rc = amaters_fhe_kernels_resolve(value, cpu, &k);
+    if (rc == AMATERS_EINVAL)
+        fprintf(log, "amaters: AMATERS_FHE_FFT=%.40s is not an FFT kernel "
+                "(portable, avx2, avx512, auto); using %s\n", value,
+                k->name);
+    else if (rc == AMATERS_EUNSUPPORTED)
+        fprintf(log, "amaters: AMATERS_FHE_FFT=%.40s refused: this CPU or "
+                "build cannot run that kernel; using %s\n", value,
+                k->name);
+    return k;
+}
+
+static void init_from_env(void)
+{
+    const struct amaters_fhe_fft_kernels *k;
+
+    k = amaters_fhe_fft_choose_env(getenv("AMATERS_FHE_FFT"),
+                                   amaters_fhe_cpu_features(), stderr);
+    atomic_store_explicit(&g_kern, k, memory_order_release);
+}
+
+static const struct amaters_fhe_fft_kernels *current(void)
+{
+    const struct amaters_fhe_fft_kernels *k;
+
+    k = atomic_load_explicit(&g_kern, memory_order_acquire);
+    if (k == NULL) {
+        pthread_once(&g_once, init_from_env);
+        k = atomic_load_explicit(&g_kern, memory_order_acquire);
+    }
+    return k;
+}
+
+/* The kernel a plan computes with. */
+static inline const struct amaters_fhe_fft_kernels *kern(
+    const struct amaters_fhe_fft *f)
+{
+    return f->pinned != NULL ? f->pinned : current();
+}
 
 const struct amaters_fhe_fft_kernels *amaters_fhe_kernels_best(void)
 {
-    return pick(NULL);
+    return current();
+}
+
+int amaters_fhe_fft_force(const char *name)
+{
+    const struct amaters_fhe_fft_kernels *k;
+    int rc;
+
+    /* read the environment first so that it cannot undo this call */
+    pthread_once(&g_once, init_from_env);
+    rc = amaters_fhe_kernels_resolve(name, amaters_fhe_cpu_features(), &k);
+    if (rc == 0)
+        atomic_store_explicit(&g_kern, k, memory_order_release);
+    return rc;
+}
+
+const char *amaters_fhe_fft_kernel(void)
+{
+    return current()->name;
 }
 
 static void fill_tables(struct amaters_fhe_fft_plan_tables *t)
@@ -83,14 +201,15 @@ int amaters_fhe_fft_new_impl(size_t n, const char *impl,
                              struct amaters_fhe_fft **out)
 {
     struct amaters_fhe_fft *f = NULL;
-    const struct amaters_fhe_fft_kernels *k;
+    const struct amaters_fhe_fft_kernels *k = NULL;
     size_t m = n / 2;
 
     *out = NULL;
     if (n < 16 || n > 65536 || (n & (n - 1)) != 0)
         return AMATERS_EINVAL;
-    k = pick(impl);
-    if (k == NULL)
+    if (impl != NULL &&
+        amaters_fhe_kernels_resolve(impl, amaters_fhe_cpu_features(),
+                                    &k) != 0)
         return AMATERS_EUNSUPPORTED;
     f = amaters_calloc(1, sizeof(*f));
     if (f == NULL)
@@ -100,7 +219,7 @@ int amaters_fhe_fft_new_impl(size_t n, const char *impl,
         amaters_free(f);
         return AMATERS_ENOMEM;
     }
-    f->k = k;
+    f->pinned = impl != NULL ? k : NULL;
     f->t.n = n;
     f->t.m = m;
     f->t.tw_re = f->mem;
@@ -129,7 +248,7 @@ void amaters_fhe_fft_free(struct amaters_fhe_fft *f)
 
 const char *amaters_fhe_fft_impl_name(const struct amaters_fhe_fft *f)
 {
-    return f->k->name;
+    return kern(f)->name;
 }
 
 size_t amaters_fhe_fft_size(const struct amaters_fhe_fft *f)
@@ -140,45 +259,45 @@ size_t amaters_fhe_fft_size(const struct amaters_fhe_fft *f)
 void amaters_fhe_fft_forward_torus(const struct amaters_fhe_fft *f,
                                    double *out, const uint64_t *in)
 {
-    f->k->fwd_torus(&f->t, out, in);
+    kern(f)->fwd_torus(&f->t, out, in);
 }
 
 void amaters_fhe_fft_forward_i64(const struct amaters_fhe_fft *f,
                                  double *out, const int64_t *in)
 {
-    f->k->fwd_i64(&f->t, out, in);
+    kern(f)->fwd_i64(&f->t, out, in);
 }
 
 void amaters_fhe_fft_forward_decomp(const struct amaters_fhe_fft *f,
                                     double *out, const uint64_t *in,
                                     uint32_t base_log, uint32_t level)
 {
-    f->k->fwd_decomp(&f->t, out, in, base_log, level);
+    kern(f)->fwd_decomp(&f->t, out, in, base_log, level);
 }
 
 void amaters_fhe_fft_backward_add_torus(const struct amaters_fhe_fft *f,
                                         uint64_t *acc, double *buf)
 {
-    f->k->inv_add_torus(&f->t, acc, buf);
+    kern(f)->inv_add_torus(&f->t, acc, buf);
 }
 
 void amaters_fhe_fft_backward_i64(const struct amaters_fhe_fft *f,
                                   int64_t *out, double *buf)
 {
-    f->k->inv_round_i64(&f->t, out, buf);
+    kern(f)->inv_round_i64(&f->t, out, buf);
 }
 
 void amaters_fhe_fft_mac(const struct amaters_fhe_fft *f, double *acc,
                          const double *a, const double *b)
 {
-    f->k->mac(f->t.m, acc, a, b);
+    kern(f)->mac(f->t.m, acc, a, b);
 }
 
 void amaters_fhe_fft_mac2x2(const struct amaters_fhe_fft *f, double *acc0,
                             double *acc1, const double *d0,
                             const double *d1, const double *ggsw)
 {
-    f->k->mac2x2(f->t.m, acc0, acc1, d0, d1, ggsw);
+    kern(f)->mac2x2(f->t.m, acc0, acc1, d0, d1, ggsw);
 }
 
 #define LIMB_BITS 22

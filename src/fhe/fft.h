@@ -4,10 +4,25 @@
  * A "Fourier polynomial" is an array of N doubles holding N/2 complex
  * values, all real parts first then all imaginary parts, in the plan's
  * internal (bit-reversed) order; only pointwise operations and the inverse
- * transform may consume it. The plan picks an AVX-512, AVX2+FMA or portable
- * kernel at creation from the running CPU; all give the same results up
- * to double rounding. A plan is immutable after creation: any number of
- * threads may use it at once with their own buffers.
+ * transform may consume it. There are three kernels, AVX-512, AVX2+FMA and
+ * portable; they share the Fourier layout (data made by one is valid for
+ * another) and give the same results up to double rounding. A plan is
+ * immutable after creation: any number of threads may use it at once with
+ * their own buffers.
+ *
+ * Kernel choice: plans made by amaters_fhe_fft_new use the process-wide
+ * kernel, looked up at every call. It is chosen at the first FFT use
+ * (first plan call, amaters_fhe_fft_kernel or amaters_fhe_fft_force) from
+ * the environment variable AMATERS_FHE_FFT = portable | avx2 | avx512 |
+ * auto (unset: auto = the best the CPU runs); a name the CPU cannot run
+ * or an unknown name is refused with one line on stderr and the best
+ * available kernel is used, so an override never causes an illegal
+ * instruction. amaters_fhe_fft_force changes it later. Switching is
+ * memory-safe at any time, but a computation that overlaps a switch may
+ * mix kernels (its result stays correct within the noise model yet is no
+ * longer reproducible bit for bit): switch only before or between
+ * computations, never while evaluations run on other threads. Plans made
+ * by amaters_fhe_fft_new_impl with a name are pinned to that kernel.
  *
  * Precision: torus inputs are converted to doubles as signed 64-bit
  * integers (53-bit rounding), so a product of a torus polynomial with
@@ -23,20 +38,33 @@
 
 struct amaters_fhe_fft;
 
-/* Creates a plan for polynomial size n (power of two, 16..65536) with
- * the best kernel for this CPU. *out is freed with amaters_fhe_fft_free.
- * Returns 0, AMATERS_EINVAL or AMATERS_ENOMEM. */
+/* Creates a plan for polynomial size n (power of two, 16..65536) that
+ * computes with the process-wide kernel (see above). *out is freed with
+ * amaters_fhe_fft_free. Returns 0, AMATERS_EINVAL or AMATERS_ENOMEM. */
 int amaters_fhe_fft_new(size_t n, struct amaters_fhe_fft **out);
 
-/* Same with a named kernel: "portable", "avx2" or "avx512". Returns
- * AMATERS_EUNSUPPORTED when this CPU or build lacks it. */
+/* Same pinned to a named kernel: "portable", "avx2", "avx512" or "auto"
+ * (the best for this CPU); impl NULL is amaters_fhe_fft_new. Returns
+ * AMATERS_EUNSUPPORTED when the name is unknown or this CPU or build
+ * lacks it. */
 int amaters_fhe_fft_new_impl(size_t n, const char *impl,
                              struct amaters_fhe_fft **out);
+
+/* Sets the process-wide kernel: "portable", "avx2", "avx512", or NULL /
+ * "auto" for the best this CPU runs. For tests and operators; call only
+ * before or between computations (see above). Returns 0, AMATERS_EINVAL
+ * (unknown name) or AMATERS_EUNSUPPORTED (this CPU or build lacks it);
+ * on error the kernel is unchanged. Any thread. */
+int amaters_fhe_fft_force(const char *name);
+
+/* Name of the process-wide kernel ("portable", "avx2" or "avx512"; a
+ * static string). Any thread. */
+const char *amaters_fhe_fft_kernel(void);
 
 /* Frees a plan (NULL is a no-op). */
 void amaters_fhe_fft_free(struct amaters_fhe_fft *f);
 
-/* Name of the kernel in use (static string). */
+/* Name of the kernel f computes with now (static string). */
 const char *amaters_fhe_fft_impl_name(const struct amaters_fhe_fft *f);
 
 /* Polynomial size N of the plan. */
