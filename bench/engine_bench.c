@@ -45,7 +45,14 @@ static const char usage_text[] =
     "  --keyspace K           keys (default 10000)\n"
     "  --value-size BYTES     bytes per value (default 256)\n"
     "  --collection NAME      collection (default bench)\n"
-    "  --format text|json     output format (default text)\n";
+    "  --format text|json     output format (default text)\n"
+    "  --memtable-mb N        engine write buffer size in MB (default 64)\n"
+    "  --blob-min-size B      lsm: values of at least B bytes go to blob\n"
+    "                         files; off = none (default: engine default)\n"
+    "  --value-fill F         pattern (compressible) or random (like\n"
+    "                         ciphertext) (default pattern)\n"
+    "  --keep-dir             keep the data directory and print its path\n"
+    "                         and the engine's live keys and bytes\n";
 
 static const struct option long_opts[] = {
     {"dir", required_argument, NULL, 'D'},
@@ -61,6 +68,10 @@ static const struct option long_opts[] = {
     {"value-size", required_argument, NULL, 'v'},
     {"collection", required_argument, NULL, 'C'},
     {"format", required_argument, NULL, 'f'},
+    {"memtable-mb", required_argument, NULL, 'm'},
+    {"blob-min-size", required_argument, NULL, 'b'},
+    {"value-fill", required_argument, NULL, 'F'},
+    {"keep-dir", no_argument, NULL, 'K'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -108,6 +119,18 @@ static int parse_one(struct eb_opts *o, int c, const char *a)
             return bad("workload", a);
         o->get = strcmp(a, "get") == 0;
         return 0;
+    case 'K': o->keep_dir = true; return 0;
+    case 'F':
+        if (strcmp(a, "random") && strcmp(a, "pattern"))
+            return bad("value fill", a);
+        o->random_values = strcmp(a, "random") == 0;
+        return 0;
+    case 'b':
+        if (strcmp(a, "off") == 0) {
+            o->blob_min_size = (size_t)-1;
+            return 0;
+        }
+        break;
     case 'f':
         if (strcmp(a, "json") && strcmp(a, "text"))
             return bad("format", a);
@@ -115,8 +138,10 @@ static int parse_one(struct eb_opts *o, int c, const char *a)
         return 0;
     default: break;
     }
-    double lo = (c == 'W' || c == 'v') ? 0 : (c == 'd' ? 0.001 : 1);
-    if (num(a, lo, c == 'v' ? 1024.0 * 1024 * 1024 : 1e8, &v))
+    double lo = (c == 'W' || c == 'v' || c == 'b') ? 0
+                : (c == 'd' ? 0.001 : 1);
+    double hi = (c == 'v' || c == 'b') ? 1024.0 * 1024 * 1024 : 1e8;
+    if (num(a, lo, hi, &v))
         return bad("number", a);
     switch (c) {
     case 'i': o->sync_interval_ms = (unsigned)v; break;
@@ -125,6 +150,8 @@ static int parse_one(struct eb_opts *o, int c, const char *a)
     case 'd': o->duration = v; break;
     case 'W': o->warmup = v; break;
     case 'k': o->keyspace = (long)v; break;
+    case 'm': o->memtable_mb = (size_t)v; break;
+    case 'b': o->blob_min_size = (size_t)v; break;
     default: o->value_size = (size_t)v; break;
     }
     return 0;
@@ -137,7 +164,7 @@ static int parse_args(int argc, char **argv, struct eb_opts *o)
         .engine = "lsm", .sync_mode = AMATERS_SYNC_ALWAYS,
         .sync_interval_ms = 100, .threads = 1, .concurrency = 64,
         .duration = 10, .warmup = 1, .keyspace = 10000, .value_size = 256,
-        .collection = "bench",
+        .collection = "bench", .memtable_mb = 64,
     };
     while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
         if (c == 'h') {
@@ -229,6 +256,38 @@ static uint64_t commit_groups(const struct eb_opts *o,
     return 0;
 }
 
+/* Fills value: random bytes (incompressible, like a ciphertext) or a
+ * compressible letter pattern. */
+static void fill_value(uint8_t *value, size_t n, bool random_bytes)
+{
+    uint32_t x = 0x2545f491u;
+    for (size_t i = 0; i < n; i++) {
+        if (random_bytes) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            value[i] = (uint8_t)(x >> 24);
+        } else {
+            value[i] = (uint8_t)('a' + (i * 7 + i / 26) % 26);
+        }
+    }
+}
+
+/* For --keep-dir: prints the kept directory and the live keys and bytes
+ * (the denominator of space amplification). */
+static void report_live(struct amaters_engine *e, const char *path)
+{
+    struct amaters_engine_stats s = {0};
+    int rc = e->ops->stats(e, &s);
+    printf("dir: %s\n", path);
+    if (rc)
+        printf("live: unknown (%s)\n", amaters_strerror(rc));
+    else
+        printf("live: %llu keys, %llu bytes\n",
+               (unsigned long long)s.key_count,
+               (unsigned long long)s.data_bytes);
+}
+
 /* Runs the workers; merges their figures into *out. */
 static int run_workers(struct eb_run *run, struct eb_stats *out)
 {
@@ -281,8 +340,10 @@ static int bench_engine(struct eb_opts *o, const char *path,
     struct amaters_engine *e = NULL;
     const struct amaters_engine_ops *ops = amaters_engine_find(o->engine);
     struct amaters_engine_options eo = {
-        .path = path, .memtable_size_mb = 64, .block_cache_size_mb = 256,
-        .sync_mode = o->sync_mode, .sync_interval_ms = o->sync_interval_ms,
+        .path = path, .memtable_size_mb = o->memtable_mb,
+        .block_cache_size_mb = 256, .sync_mode = o->sync_mode,
+        .sync_interval_ms = o->sync_interval_ms,
+        .blob_min_size = o->blob_min_size,
     };
     if (ops == NULL) {
         fprintf(stderr, "engine-bench: no engine named %s\n", o->engine);
@@ -295,15 +356,16 @@ static int bench_engine(struct eb_opts *o, const char *path,
     }
     if (e->ops->write_async == NULL)
         o->concurrency = o->threads; /* blocking writes: one per thread */
-    uint8_t *value = amaters_malloc(o->value_size ? o->value_size : 1);
+    size_t vbytes = o->value_size + (o->random_values ? EB_POOL : 1);
+    uint8_t *value = amaters_malloc(vbytes);
     struct eb_run run = {.o = o, .engine = e, .value = value,
                          .created_at = amaters_unix_seconds()};
     if (value == NULL) {
         rc = 1;
         goto cleanup;
     }
-    for (size_t i = 0; i < o->value_size; i++)
-        value[i] = (uint8_t)('a' + (i * 7 + i / 26) % 26);
+    fill_value(value, o->random_values ? vbytes : o->value_size,
+               o->random_values);
     run.value_crc = amaters_crc32(0, value, o->value_size);
     if (o->get) {
         rc = eb_preload(&run);
@@ -319,6 +381,8 @@ static int bench_engine(struct eb_opts *o, const char *path,
     rc = run_workers(&run, st) ? 1 : 0;
     if (rc == 0)
         report(o, st, commit_groups(o, e));
+    if (rc == 0 && o->keep_dir)
+        report_live(e, path);
 cleanup:
     amaters_engine_close(e);
     amaters_free(value);
@@ -350,7 +414,8 @@ int main(int argc, char **argv)
     rc = bench_engine(&o, path, st);
     if (rc == 0 && (st->errors || (o.get && st->not_found)))
         rc = 1;
-    nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    if (!o.keep_dir)
+        nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 cleanup:
     amaters_free(st);
     amaters_free(path);

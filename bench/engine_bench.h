@@ -38,13 +38,26 @@ struct eb_opts {
     size_t value_size;
     const char *collection;
     bool json;
+    size_t memtable_mb;      /* engine write buffer size */
+    size_t blob_min_size;    /* engine option; 0 = engine default,
+                              * (size_t)-1 = no blob files */
+    bool random_values;      /* random bytes (like ciphertext), else a
+                              * compressible pattern */
+    bool keep_dir;           /* keep the data directory, print its path */
 };
+
+/* Bytes of random data the values of --value-fill random are taken
+ * from, at a per-key offset: keys sharing a data block do not share
+ * bytes, so block compression sees ciphertext-like data. */
+#define EB_POOL (64u << 20)
 
 /* Shared, read-only state of a run. */
 struct eb_run {
     const struct eb_opts *o;
     struct amaters_engine *engine;
-    const uint8_t *value;
+    const uint8_t *value;    /* value_size bytes, or with random_values a
+                              * pool of value_size + EB_POOL random bytes
+                              * that each key takes its value from */
     uint32_t value_crc;
     int64_t created_at;
     uint64_t measure_from_ns, end_ns;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/crc32.h"
 #include "core/errors.h"
 #include "core/timeutil.h"
 #include "storage/keys.h"
@@ -86,6 +87,12 @@ static int encode_put(const struct eb_run *run, long k, uint8_t **key,
         .data = run->value,
         .data_len = o->value_size,
     };
+    if (o->random_values) {
+        /* A per-key offset into the pool (Knuth's multiplicative hash). */
+        uint32_t h = (uint32_t)k * 2654435761u;
+        r.data = run->value + (size_t)h % (EB_POOL / 16u) * 16u;
+        r.checksum = amaters_crc32(0, r.data, o->value_size);
+    }
     int rc = amaters_key_encode(o->collection, strlen(o->collection),
                                 (const uint8_t *)ukey, (size_t)kl, key,
                                 key_len);

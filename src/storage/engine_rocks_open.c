@@ -46,7 +46,8 @@
  * do not rewrite ciphertexts (KBs to MBs). 4 KiB is one data block: a
  * smaller value shares blocks with its neighbours and costs little to
  * rewrite, while a separated one costs an extra blob-file read per get.
- * Not yet tuned by measurement (docs/internals/storage.md). */
+ * Chosen by measurement: docs/internals/storage.md, "Choosing
+ * blob_min_size". */
 #define BLOB_MIN_SIZE (4u * 1024u)
 #define BLOB_FILE_SIZE (256ull << 20)
 
