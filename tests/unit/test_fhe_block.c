@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/alloc.h"
+#include "fhe_keys_fixture.h"
 #include "core/errors.h"
 #include "fhe/block.h"
 #include "fhe/keys.h"
@@ -23,29 +24,16 @@
 #endif
 
 struct fix {
-    long live_before;
-    const struct amaters_fhe_params *p;
-    struct amaters_fhe_client_key *ck;
-    struct amaters_fhe_server_key *sk;
-    struct amaters_fhe_eval *ev;
+    FHE_KEY_FIELDS;
     struct amaters_fhe_block a, b, c;
 };
 
 static int group_setup(void **state)
 {
     static struct fix f;
-    uint8_t seed[16];
 
     memset(&f, 0, sizeof(f));
-    f.live_before = amaters_alloc_live();
-    f.p = &amaters_fhe_param_msg2_carry2;
-    memset(seed, 0x51, sizeof(seed));
-    if (amaters_fhe_client_key_new(f.p, seed, &f.ck) != 0)
-        return -1;
-    seed[0] = 0x52;
-    if (amaters_fhe_server_key_new(f.ck, seed, &f.sk) != 0)
-        return -1;
-    if (amaters_fhe_eval_new(f.sk, &f.ev) != 0)
+    if (FHE_KEYS_OPEN(&f, 0x51, 1) != 0)
         return -1;
     if (amaters_fhe_block_init(&f.a, f.p) != 0 ||
         amaters_fhe_block_init(&f.b, f.p) != 0 ||
@@ -62,10 +50,7 @@ static int group_teardown(void **state)
     amaters_fhe_block_destroy(&f->a);
     amaters_fhe_block_destroy(&f->b);
     amaters_fhe_block_destroy(&f->c);
-    amaters_fhe_eval_free(f->ev);
-    amaters_fhe_server_key_free(f->sk);
-    amaters_fhe_client_key_free(f->ck);
-    return amaters_alloc_live() == f->live_before ? 0 : -1;
+    return FHE_KEYS_CLOSE(f);
 }
 
 static uint32_t dec(struct fix *f, const struct amaters_fhe_block *b)

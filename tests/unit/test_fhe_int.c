@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "core/alloc.h"
+#include "fhe_keys_fixture.h"
 #include "core/errors.h"
 #include "fhe/pool.h"
 #include "fhe/radix.h"
@@ -39,11 +40,7 @@ static const char *const op_names[NOPS] = {
 };
 
 struct fix {
-    long live_before;
-    const struct amaters_fhe_params *p;
-    struct amaters_fhe_client_key *ck;
-    struct amaters_fhe_server_key *sk;
-    struct amaters_fhe_eval *ev;
+    FHE_KEY_FIELDS;
     struct amaters_fhe_rng rng;
     long pairs;             /* AMATERS_FHE_PAIRS, -1 when unset */
 };
@@ -52,19 +49,11 @@ static int group_setup(void **state)
 {
     static struct fix f;
     const char *env = getenv("AMATERS_FHE_PAIRS");
-    uint8_t seed[16];
 
     memset(&f, 0, sizeof(f));
-    f.live_before = amaters_alloc_live();
-    f.p = &amaters_fhe_param_msg2_carry2;
     f.pairs = env != NULL ? atol(env) : -1;
-    memset(seed, 0x71, sizeof(seed));
-    if (amaters_fhe_client_key_new(f.p, seed, &f.ck) != 0)
-        return -1;
-    seed[0] = 0x72;
-    if (amaters_fhe_server_key_new(f.ck, seed, &f.sk) != 0 ||
-        amaters_fhe_eval_new_threads(f.sk, 2, &f.ev) != 0 ||
-        amaters_fhe_rng_init_seeded(&f.rng, seed, 91) != 0)
+    if (FHE_KEYS_OPEN(&f, 0x71, 2) != 0 ||
+        amaters_fhe_rng_init_seeded(&f.rng, f.server_seed, 91) != 0)
         return -1;
     *state = &f;
     return 0;
@@ -75,10 +64,7 @@ static int group_teardown(void **state)
     struct fix *f = *state;
 
     amaters_fhe_rng_destroy(&f->rng);
-    amaters_fhe_eval_free(f->ev);
-    amaters_fhe_server_key_free(f->sk);
-    amaters_fhe_client_key_free(f->ck);
-    return amaters_alloc_live() == f->live_before ? 0 : -1;
+    return FHE_KEYS_CLOSE(f);
 }
 
 /* The expected result, computed in the clear (select: cond = b & 1,

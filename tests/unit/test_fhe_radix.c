@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "core/alloc.h"
+#include "fhe_keys_fixture.h"
 #include "core/errors.h"
 #include "fhe/radix.h"
 #include "fhe/rng.h"
@@ -28,11 +29,7 @@
 #endif
 
 struct fix {
-    long live_before;
-    const struct amaters_fhe_params *p;
-    struct amaters_fhe_client_key *ck;
-    struct amaters_fhe_server_key *sk;
-    struct amaters_fhe_eval *ev;
+    FHE_KEY_FIELDS;
     struct amaters_fhe_radix a, b, c;
     struct amaters_fhe_block bit;
     struct amaters_fhe_rng rng;
@@ -41,22 +38,14 @@ struct fix {
 static int group_setup(void **state)
 {
     static struct fix f;
-    uint8_t seed[16];
 
     memset(&f, 0, sizeof(f));
-    f.live_before = amaters_alloc_live();
-    f.p = &amaters_fhe_param_msg2_carry2;
-    memset(seed, 0x61, sizeof(seed));
-    if (amaters_fhe_client_key_new(f.p, seed, &f.ck) != 0)
-        return -1;
-    seed[0] = 0x62;
-    if (amaters_fhe_server_key_new(f.ck, seed, &f.sk) != 0 ||
-        amaters_fhe_eval_new_threads(f.sk, 2, &f.ev) != 0 ||
+    if (FHE_KEYS_OPEN(&f, 0x61, 2) != 0 ||
         amaters_fhe_radix_init(&f.a, f.p, 4) != 0 ||
         amaters_fhe_radix_init(&f.b, f.p, 4) != 0 ||
         amaters_fhe_radix_init(&f.c, f.p, 4) != 0 ||
         amaters_fhe_block_init(&f.bit, f.p) != 0 ||
-        amaters_fhe_rng_init_seeded(&f.rng, seed, 77) != 0)
+        amaters_fhe_rng_init_seeded(&f.rng, f.server_seed, 77) != 0)
         return -1;
     *state = &f;
     return 0;
@@ -71,10 +60,7 @@ static int group_teardown(void **state)
     amaters_fhe_radix_destroy(&f->a);
     amaters_fhe_radix_destroy(&f->b);
     amaters_fhe_radix_destroy(&f->c);
-    amaters_fhe_eval_free(f->ev);
-    amaters_fhe_server_key_free(f->sk);
-    amaters_fhe_client_key_free(f->ck);
-    return amaters_alloc_live() == f->live_before ? 0 : -1;
+    return FHE_KEYS_CLOSE(f);
 }
 
 /* Edge pairs first, then seeded random ones. */
