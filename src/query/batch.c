@@ -7,10 +7,26 @@
  * map from engine key to the pending record, or a tombstone) that later
  * reads of the batch consult first; RANGE merges the overlay with the
  * engine. At the end every pending write is applied with one atomic engine
- * write, or nothing is applied when any query failed.
+ * write, or nothing is applied when any query failed. Before its first
+ * read the batch waits until writes other calls already queued with the
+ * engine are applied (amaters_engine_barrier), so it reads the latest
+ * acknowledged or queued state.
+ *
+ * Read-modify-write across calls (optimistic versions): a client that
+ * reads a value, computes a new one and writes it back can lose a
+ * concurrent update, because its read and its write are separate calls.
+ * In a batch with isolation SERIALIZABLE or REPEATABLE_READ, a SET whose
+ * metadata carries `version` v >= 1 of a key that an earlier GET of the
+ * same batch read is conditional: it commits only if the version that GET
+ * saw is v - 1 (an absent key, or a value stored without a version, counts
+ * as version 0). Otherwise the batch fails with AMATERS_ECONFLICT
+ * (ERROR_STORAGE_ALREADY_EXISTS, category RETRYABLE), nothing is applied,
+ * and the client re-reads and retries. Other isolation levels, SETs
+ * without a version and keys the batch did not read are unconditional.
  */
 #include "query/internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +43,7 @@ struct pending {
     uint8_t *rec; /* NULL = deleted */
     size_t rec_len;
     size_t order; /* first-write order, for the commit */
+    uint32_t read_version; /* reads table only: version the GET saw */
 };
 
 struct overlay {
@@ -40,7 +57,9 @@ struct batch {
     struct amaters_exec *x;
     struct amaters_qctx *ctx;
     struct overlay ov;
-    size_t answer_bytes; /* values the answer will carry */
+    struct overlay reads; /* keys GET read, when versions are checked */
+    bool check_versions;  /* SERIALIZABLE or REPEATABLE_READ */
+    size_t answer_bytes;  /* values the answer will carry */
 };
 
 /* Counts bytes the answer will carry; the batch fails (and applies
@@ -68,10 +87,9 @@ static struct pending *ov_find(struct overlay *ov, const uint8_t *k,
     return NULL;
 }
 
-static int ov_put(struct batch *b, const struct ekey *ek, uint8_t *rec,
-                  size_t rec_len)
+static int ov_put_in(struct batch *b, struct overlay *ov,
+                     const struct ekey *ek, uint8_t *rec, size_t rec_len)
 {
-    struct overlay *ov = &b->ov;
     struct pending *p = ov_find(ov, ek->p, ek->len);
     if (p == NULL) {
         p = amaters_arena_alloc(b->ctx->arena, sizeof *p);
@@ -88,6 +106,77 @@ static int ov_put(struct batch *b, const struct ekey *ek, uint8_t *rec,
     p->rec = rec;
     p->rec_len = rec_len;
     return 0;
+}
+
+static int ov_put(struct batch *b, const struct ekey *ek, uint8_t *rec,
+                  size_t rec_len)
+{
+    return ov_put_in(b, &b->ov, ek, rec, rec_len);
+}
+
+/* The version a value carries: metadata.version, 0 when unset. */
+static uint32_t blob_version(const Amaters__Types__CipherBlob *blob)
+{
+    const Amaters__Types__CipherMetadata *m = blob ? blob->metadata : NULL;
+
+    if (m == NULL ||
+        m->_version_case != AMATERS__TYPES__CIPHER_METADATA___VERSION_VERSION)
+        return 0;
+    return m->version;
+}
+
+/* Remembers that the batch's GET saw key at version v (last GET wins). */
+static int note_read(struct batch *b, const struct ekey *ek, uint32_t v)
+{
+    int rc = ov_put_in(b, &b->reads, ek, NULL, 0);
+
+    if (rc == 0)
+        ov_find(&b->reads, ek->p, ek->len)->read_version = v;
+    return rc;
+}
+
+/* Writes up to 48 bytes of k into out (200 bytes) for a message:
+ * printable ASCII as is, other bytes as \xNN, "..." when cut. */
+static void key_text(const ProtobufCBinaryData *k, char *out)
+{
+    size_t o = 0;
+    size_t n = k->len < 48 ? k->len : 48;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = k->data[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+    }
+    if (k->len > n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* The optimistic version check of a SET (see the file comment). */
+static int check_version(struct batch *b, const struct ekey *ek,
+                         const Amaters__Query__SetQuery *s)
+{
+    uint32_t want = blob_version(s->value);
+    struct pending *r;
+    char kt[200], ct[200];
+
+    if (!b->check_versions || want == 0)
+        return 0;
+    r = ov_find(&b->reads, ek->p, ek->len);
+    if (r == NULL || r->read_version == want - 1)
+        return 0;
+    key_text(&s->key->data, kt);
+    key_text(&s->collection, ct);
+    return amaters_qctx_fail(
+        b->ctx, AMATERS_ECONFLICT,
+        "set: write conflict on key '%s' in collection '%s': it is at "
+        "version %u but this write (version %u) expects %u; nothing was "
+        "applied: read the key again and retry the batch",
+        kt, ct, r->read_version, want, want - 1);
 }
 
 /* Reads key through the overlay: 1 found (rec set), 0 absent, <0 error.
@@ -140,6 +229,8 @@ static int b_get(struct batch *b, const Amaters__Query__GetQuery *g,
         if (rc)
             return rc;
     }
+    if (b->check_versions && note_read(b, &ek, blob_version(blob)))
+        return amaters_qctx_fail(b->ctx, AMATERS_ENOMEM, "out of memory");
     *out = q_result_single(b->ctx, blob);
     return *out ? 0 : AMATERS_ENOMEM;
 }
@@ -157,6 +248,8 @@ static int b_set(struct batch *b, const Amaters__Query__SetQuery *s,
         rc = q_encode_set(b->x, b->ctx, s, &rec, &rec_len);
     if (rc == 0)
         rc = q_encode_key(b->ctx, s->collection, s->key, &ek);
+    if (rc == 0)
+        rc = check_version(b, &ek, s);
     if (rc == 0)
         rc = ov_put(b, &ek, rec, rec_len);
     if (rc)
@@ -367,14 +460,14 @@ static int commit(struct batch *b)
     return 0;
 }
 
-static int overlay_init(struct batch *b, size_t n)
+static int overlay_init(struct batch *b, struct overlay *ov, size_t n)
 {
-    b->ov.nbuckets = n < 8 ? 16 : n * 2;
-    b->ov.cap = n;
-    b->ov.buckets =
-        amaters_arena_alloc(b->ctx->arena, b->ov.nbuckets * sizeof(void *));
-    b->ov.all = amaters_arena_alloc(b->ctx->arena, (n + 1) * sizeof(void *));
-    return b->ov.buckets && b->ov.all ? 0 : AMATERS_ENOMEM;
+    ov->nbuckets = n < 8 ? 16 : n * 2;
+    ov->cap = n;
+    ov->buckets =
+        amaters_arena_alloc(b->ctx->arena, ov->nbuckets * sizeof(void *));
+    ov->all = amaters_arena_alloc(b->ctx->arena, (n + 1) * sizeof(void *));
+    return ov->buckets && ov->all ? 0 : AMATERS_ENOMEM;
 }
 
 int amaters_exec_batch(struct amaters_exec *x, struct amaters_qctx *ctx,
@@ -382,22 +475,28 @@ int amaters_exec_batch(struct amaters_exec *x, struct amaters_qctx *ctx,
                        Amaters__Aql__IsolationLevel isolation,
                        Amaters__Query__QueryResult ***out)
 {
-    struct batch b = {x, ctx, {0}, 0};
+    struct batch b = {x, ctx, {0}, {0}, false, 0};
     Amaters__Query__QueryResult **res;
     int rc;
 
-    (void)isolation; /* every level runs serializable: see file comment */
+    /* every level runs serializable (see the file comment); the two
+     * strongest also check optimistic versions */
+    b.check_versions =
+        isolation == AMATERS__AQL__ISOLATION_LEVEL__ISOLATION_SERIALIZABLE ||
+        isolation == AMATERS__AQL__ISOLATION_LEVEL__ISOLATION_REPEATABLE_READ;
     if (n > x->opts.max_batch_queries)
         return amaters_qctx_fail(ctx, AMATERS_ETOOBIG,
                                  "batch has %zu queries; the limit is %zu", n,
                                  x->opts.max_batch_queries);
     res = amaters_arena_alloc(ctx->arena, (n + 1) * sizeof *res);
-    if (res == NULL || overlay_init(&b, n))
+    if (res == NULL || overlay_init(&b, &b.ov, n) ||
+        (b.check_versions && overlay_init(&b, &b.reads, n)))
         return amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");
     rc = q_deadline(ctx);
     if (rc)
         return rc;
     pthread_rwlock_wrlock(&x->txn);
+    amaters_engine_barrier(x->engine);
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = b_one(&b, queries[i], &res[i]);
         if (rc == 0)

@@ -604,10 +604,18 @@ int amaters_exec_write_deferred(struct amaters_exec *x,
                                 struct amaters_qctx *ctx,
                                 void (*done)(void *arg, int rc), void *arg)
 {
+    int rc;
+
     if (!ctx->has_deferred || x->engine->ops->write_async == NULL)
         return AMATERS_EINVAL;
-    return x->engine->ops->write_async(x->engine, &ctx->deferred, 1, done,
-                                       arg);
+    /* Queued under the transaction lock: a batch (which holds it
+     * exclusively and first waits for the queue to drain) then sees this
+     * write either applied or not yet queued, never in between. */
+    pthread_rwlock_rdlock(&x->txn);
+    rc = x->engine->ops->write_async(x->engine, &ctx->deferred, 1, done,
+                                     arg);
+    pthread_rwlock_unlock(&x->txn);
+    return rc;
 }
 
 int amaters_exec_stats(struct amaters_exec *x, uint64_t *keys,

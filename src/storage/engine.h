@@ -144,6 +144,14 @@ struct amaters_engine_ops {
     int (*write_async)(struct amaters_engine *e,
                        const struct amaters_write_op *ops, size_t n,
                        void (*done)(void *arg, int rc), void *arg);
+
+    /* Optional (NULL: writes are visible when write() returns, nothing to
+     * wait for). Returns once every write queued before the call (by
+     * write or write_async) has been applied, so that reads see it. The
+     * caller must make sure nothing keeps queueing writes meanwhile
+     * (the executor holds its transaction lock exclusively), or this may
+     * wait as long as writes keep coming. Any thread. */
+    void (*barrier)(struct amaters_engine *e);
 };
 
 /* Every engine struct and every iterator struct starts with this header
@@ -174,6 +182,13 @@ static inline int amaters_engine_write(struct amaters_engine *e,
                                        size_t n)
 {
     return e->ops->write(e, ops, n);
+}
+
+/* Waits until every write queued so far is applied (see barrier). */
+static inline void amaters_engine_barrier(struct amaters_engine *e)
+{
+    if (e->ops->barrier)
+        e->ops->barrier(e);
 }
 
 static inline int amaters_engine_iter_open(struct amaters_engine *e,

@@ -453,4 +453,5 @@ const struct amaters_engine_ops amaters_engine_lsm_ops = {
     .flush = lsm_flush,
     .stats = lsm_stats,
     .write_async = lsm_write_async,
+    .barrier = lsm_barrier,
 };

@@ -293,6 +293,7 @@ static void *committer_main(void *arg)
         if (e->head == NULL)
             break; /* stopping, and everything queued is written */
         struct lsm_request *group = queue_take(e);
+        e->committing = true;
         pthread_mutex_unlock(&e->mu);
         int rv = group_commit(e, group);
         pthread_mutex_lock(&e->mu);
@@ -312,6 +313,7 @@ static void *committer_main(void *arg)
             }
             r = next;
         }
+        e->committing = false;
         pthread_cond_broadcast(&e->done_cv);
         if (async_head != NULL) {
             pthread_mutex_unlock(&e->mu);
@@ -491,6 +493,16 @@ int lsm_write_async(struct amaters_engine *base,
     e->tail = req;
     pthread_mutex_unlock(&e->mu);
     return 0;
+}
+
+void lsm_barrier(struct amaters_engine *base)
+{
+    struct lsm_engine *e = (struct lsm_engine *)base;
+
+    pthread_mutex_lock(&e->mu);
+    while (e->head != NULL || e->committing)
+        pthread_cond_wait(&e->done_cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
 }
 
 uint64_t amaters_engine_lsm_commit_groups(struct amaters_engine *base)

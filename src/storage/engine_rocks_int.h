@@ -76,6 +76,7 @@ struct lsm_engine {
     pthread_cond_t done_cv; /* callers wait for their request */
     struct lsm_request *head;
     struct lsm_request *tail;
+    bool committing; /* the committer is writing a group it took */
     bool stopping;
     size_t max_group; /* calls per group; 0: unlimited */
 
@@ -150,6 +151,9 @@ int lsm_write(struct amaters_engine *base, const struct amaters_write_op *ops,
               size_t n);
 
 /* The engine's write_async(): see storage/engine.h. */
+/* Waits until the queue is empty and no group is being written. */
+void lsm_barrier(struct amaters_engine *base);
+
 int lsm_write_async(struct amaters_engine *base,
                     const struct amaters_write_op *ops, size_t n,
                     void (*done)(void *arg, int rc), void *arg);

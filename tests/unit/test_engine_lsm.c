@@ -435,8 +435,8 @@ static void async_done(void *arg, int rc)
     pthread_mutex_unlock(&w->st->mu);
 }
 
-/* Thousands of queued writes complete exactly once each, are grouped, and
- * are all there after a reopen. */
+/* Thousands of queued writes complete exactly once each, are grouped, are
+ * all visible after a barrier, and are all there after a reopen. */
 static void test_write_async(void **state)
 {
     struct fx *f = *state;
@@ -459,6 +459,18 @@ static void test_write_async(void **state)
                                                 async_done, &w[i]),
                          0);
     }
+    /* the barrier returns once every queued write is applied: all are
+     * readable before we wait for a single completion */
+    assert_non_null(f->e->ops->barrier);
+    amaters_engine_barrier(f->e);
+    for (int i = 0; i < ASYNC_WRITES; i++) {
+        uint8_t *v = NULL;
+        size_t vl = 0;
+        assert_int_equal(amaters_engine_get(f->e, (const uint8_t *)w[i].key,
+                                            strlen(w[i].key), &v, &vl), 0);
+        amaters_free(v);
+    }
+    amaters_engine_barrier(f->e); /* idle queue: returns at once */
     pthread_mutex_lock(&st.mu);
     while (st.done < ASYNC_WRITES)
         pthread_cond_wait(&st.cv, &st.mu);
