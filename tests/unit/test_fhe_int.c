@@ -1,8 +1,8 @@
 /*
  * test_fhe_int.c - every integer operation on every width (u8, u16, u32,
  * u64) and the boolean operations, evaluated on a 2-thread pool and
- * checked against the clear computation written here; the thread pool
- * itself; decryption limits.
+ * checked against the clear computation (fhe_ops_table.h, shared with
+ * amaters-fhe-pairs); the thread pool itself; decryption limits.
  *
  * Counts: by default each (operation, width) runs on one operand pair,
  * taken in turn from the edge table (0, 1, max, equal operands, overflow
@@ -10,7 +10,8 @@
  * u32 / u64 multiplication and u64 min / max are skipped (they cost
  * thousands of PBS). AMATERS_FHE_PAIRS=N runs every edge pair plus N
  * seeded random pairs for every operation and width (make fhe-test-full
- * uses 2000). Sanitizer builds run all of u8 and part of u16 by default.
+ * runs the same counts resumably with amaters-fhe-pairs). Sanitizer
+ * builds run all of u8 and part of u16 by default.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,17 +28,7 @@
 #include "fhe/pool.h"
 #include "fhe/radix.h"
 #include "fhe/rng.h"
-
-enum op {
-    ADD, SUB, NEG, SADD, SSUB, SMUL, MUL, EQ, NE, LT, LE, GT, GE, SELECT,
-    AND, OR, XOR, NOT, MIN, MAX, NOPS
-};
-
-static const char *const op_names[NOPS] = {
-    "add", "sub", "neg", "scalar_add", "scalar_sub", "scalar_mul", "mul",
-    "eq", "ne", "lt", "le", "gt", "ge", "select", "and", "or", "xor", "not",
-    "min", "max",
-};
+#include "fhe_ops_table.h"
 
 struct fix {
     FHE_KEY_FIELDS;
@@ -67,84 +58,8 @@ static int group_teardown(void **state)
     return FHE_KEYS_CLOSE(f);
 }
 
-/* The expected result, computed in the clear (select: cond = b & 1,
- * scalar operations use b as the public operand). */
-static uint64_t expect(enum op op, uint64_t a, uint64_t b, unsigned w)
-{
-    uint64_t m = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1;
-
-    switch (op) {
-    case ADD: case SADD: return (a + b) & m;
-    case SUB: case SSUB: return (a - b) & m;
-    case NEG: return (0 - a) & m;
-    case SMUL: case MUL: return (a * b) & m;
-    case EQ: return a == b;
-    case NE: return a != b;
-    case LT: return a < b;
-    case LE: return a <= b;
-    case GT: return a > b;
-    case GE: return a >= b;
-    case SELECT: return (b & 1) ? a : b;
-    case AND: return a & b;
-    case OR: return a | b;
-    case XOR: return a ^ b;
-    case NOT: return ~a & m;
-    case MIN: return a < b ? a : b;
-    default: return a > b ? a : b;
-    }
-}
-
-static int run_op(struct fix *f, enum op op, const struct amaters_fhe_radix *a,
-                  const struct amaters_fhe_radix *b, uint64_t bv,
-                  const struct amaters_fhe_block *cond,
-                  struct amaters_fhe_radix *out)
-{
-    struct amaters_fhe_eval *ev = f->ev;
-    static const enum amaters_fhe_cmp cmp[] = {
-        AMATERS_FHE_EQ, AMATERS_FHE_NE, AMATERS_FHE_LT, AMATERS_FHE_LE,
-        AMATERS_FHE_GT, AMATERS_FHE_GE};
-
-    switch (op) {
-    case ADD: return amaters_fhe_radix_add(ev, a, b, out);
-    case SUB: return amaters_fhe_radix_sub(ev, a, b, out);
-    case NEG: return amaters_fhe_radix_neg(ev, a, out);
-    case SADD: return amaters_fhe_radix_add_scalar(ev, a, bv, out);
-    case SSUB: return amaters_fhe_radix_sub_scalar(ev, a, bv, out);
-    case SMUL: return amaters_fhe_radix_mul_scalar(ev, a, bv, out);
-    case MUL: return amaters_fhe_radix_mul(ev, a, b, out);
-    case SELECT: return amaters_fhe_radix_select(ev, cond, a, b, out);
-    case AND: return amaters_fhe_radix_bitop(ev, AMATERS_FHE_AND, a, b, out);
-    case OR: return amaters_fhe_radix_bitop(ev, AMATERS_FHE_OR, a, b, out);
-    case XOR: return amaters_fhe_radix_bitop(ev, AMATERS_FHE_XOR, a, b, out);
-    case NOT: return amaters_fhe_radix_bitnot(a, out);
-    case MIN: return amaters_fhe_radix_min(ev, a, b, out);
-    case MAX: return amaters_fhe_radix_max(ev, a, b, out);
-    default:
-        return amaters_fhe_radix_cmp(ev, cmp[op - EQ], a, b, &out->blocks[0]);
-    }
-}
-
-static int is_cmp(enum op op)
-{
-    return op >= EQ && op <= GE;
-}
-
-/* Edge pair i for width w (max m): zeros, wrap-around, max, msb, equal. */
-static void edge(size_t i, uint64_t m, uint64_t *x, uint64_t *y)
-{
-    const uint64_t e[][2] = {
-        {m, 1}, {0, 0}, {m, m}, {0, m}, {1, 0}, {m / 2 + 1, m / 2},
-        {m / 3, m / 3}, {1, m}, {m, 0}, {m / 2, m / 2 + 1},
-    };
-
-    *x = e[i % 10][0];
-    *y = e[i % 10][1];
-}
-
-#define NEDGES 10
-
 /* Default-mode operations too costly for the reduced run. */
-static int skipped_by_default(enum op op, unsigned w)
+static int skipped_by_default(enum fhe_op op, unsigned w)
 {
 #ifdef AMATERS_SANITIZE
     if (w > 16 || (w == 16 && (op == MUL || op == SMUL || op == MIN ||
@@ -155,59 +70,43 @@ static int skipped_by_default(enum op op, unsigned w)
     return (op == MUL && w >= 32) || ((op == MIN || op == MAX) && w == 64);
 }
 
-static void check_one(struct fix *f, enum op op, unsigned w, uint64_t x,
+static void check_one(struct fix *f, enum fhe_op op, unsigned w, uint64_t x,
                       uint64_t y)
 {
-    uint64_t m = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1, got = ~x;
-    struct amaters_fhe_radix a, b, out;
-    struct amaters_fhe_block cond;
-    size_t n = w / 2;
+    uint64_t m = fhe_width_mask(w), got = ~x;
+    struct fhe_case c;
 
     if (f->pairs < 0 && op == SMUL && w >= 32)
         y &= 0xf0f;            /* sparse scalar: few digits, few PBS */
-    assert_int_equal(amaters_fhe_radix_init(&a, f->p, n), 0);
-    assert_int_equal(amaters_fhe_radix_init(&b, f->p, n), 0);
-    assert_int_equal(amaters_fhe_radix_init(&out, f->p, is_cmp(op) ? 1 : n),
-                     0);
-    assert_int_equal(amaters_fhe_block_init(&cond, f->p), 0);
-    assert_int_equal(amaters_fhe_radix_encrypt(f->ck, x & m, &a), 0);
-    assert_int_equal(amaters_fhe_radix_encrypt(f->ck, y & m, &b), 0);
-    assert_int_equal(amaters_fhe_block_encrypt(f->ck, (uint32_t)(y & 1),
-                                               &cond), 0);
-    /* a known bool takes the one-PBS select; u16 keeps the fresh degree 3
-     * and so tests the two-PBS path */
-    if (w != 16)
-        cond.degree = 1;
-    assert_int_equal(run_op(f, op, &a, &b, y & m, &cond, &out), 0);
-    assert_int_equal(amaters_fhe_radix_decrypt(f->ck, &out, &got), 0);
+    assert_int_equal(fhe_case_init(&c, f->p, op, w), 0);
+    assert_int_equal(fhe_case_encrypt(&c, f->ck, w, x & m, y & m), 0);
+    assert_int_equal(fhe_case_run(f->ev, op, w, &c, y & m), 0);
+    assert_int_equal(fhe_case_decrypt(f->ck, &c, &got), 0);
     if (got != expect(op, x & m, y & m, w))
         fail_msg("%s u%u (%llu, %llu): got %llu", op_names[op], w,
                  (unsigned long long)(x & m), (unsigned long long)(y & m),
                  (unsigned long long)got);
-    amaters_fhe_block_destroy(&cond);
-    amaters_fhe_radix_destroy(&a);
-    amaters_fhe_radix_destroy(&b);
-    amaters_fhe_radix_destroy(&out);
+    fhe_case_destroy(&c);
 }
 
 static void check_width(struct fix *f, unsigned w)
 {
-    uint64_t m = w == 64 ? UINT64_MAX : (UINT64_C(1) << w) - 1, x, y;
+    uint64_t m = fhe_width_mask(w), x, y;
 
     for (int op = 0; op < NOPS; op++) {
         if (f->pairs < 0) {
-            if (skipped_by_default((enum op)op, w))
+            if (skipped_by_default((enum fhe_op)op, w))
                 continue;
-            edge((size_t)op + w, m, &x, &y);
-            check_one(f, (enum op)op, w, x, y);
+            fhe_edge((size_t)op + w, m, &x, &y);
+            check_one(f, (enum fhe_op)op, w, x, y);
             continue;
         }
         for (size_t i = 0; i < NEDGES; i++) {
-            edge(i, m, &x, &y);
-            check_one(f, (enum op)op, w, x, y);
+            fhe_edge(i, m, &x, &y);
+            check_one(f, (enum fhe_op)op, w, x, y);
         }
         for (long i = 0; i < f->pairs; i++)
-            check_one(f, (enum op)op, w, amaters_fhe_rng_u64(&f->rng),
+            check_one(f, (enum fhe_op)op, w, amaters_fhe_rng_u64(&f->rng),
                       amaters_fhe_rng_u64(&f->rng));
     }
 }
