@@ -124,7 +124,9 @@ const struct cfg_field cfg_fields[] = {
     BOOL("network.require_client_cert", network.require_client_cert, 0, 0,
          "Refuse TLS clients without a certificate signed by tls_ca."),
     INT("network.connection_timeout_secs", network.connection_timeout_secs,
-        30, 1, 3600, 0, "Idle time after which a connection is closed."),
+        30, 1, 3600, 0,
+        "Time a new connection has to finish its TLS and HTTP/2 "
+        "handshake; slower connections are closed."),
     INT("network.keepalive_interval_secs", network.keepalive_interval_secs,
         60, 1, SECS_DAY, 0, "Interval of HTTP/2 keepalive pings."),
 

@@ -104,22 +104,12 @@ static int check_data_dir(const char *dir)
     return 0;
 }
 
-/* Refuses settings this build cannot honour, rather than silently serving
- * without them (fail closed). */
 static int check_supported(const struct amaters_config *cfg)
 {
-    if ((amaters_config_auth_methods(cfg) & AMATERS_AUTH_METHOD_MTLS) &&
-        !cfg->network.tls_enabled)
-        return fail("auth.methods includes \"mtls\" but "
-                    "network.tls_enabled = false: client certificates need "
-                    "TLS");
-    if (cfg->cluster.enabled)
-        return fail("cluster.enabled = true, but clustering is not available "
-                    "in this build yet. Set cluster.enabled = false");
-    if (amaters_engine_find(cfg->storage.engine) == NULL)
-        return fail("storage.engine = \"%s\" is not available in this build "
-                    "yet; use \"memory\"",
-                    cfg->storage.engine);
+    char why[512];
+
+    if (amaters_server_check_supported(cfg, why, sizeof why))
+        return fail("%s", why);
     return 0;
 }
 

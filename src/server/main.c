@@ -133,7 +133,7 @@ static int cmd_version(const struct amaters_cli *cli)
                __STDC_VERSION__, __VERSION__);
         printf("gRPC core:    %s\n", grpc_version_string());
         printf("protobuf-c:   %s\n", protobuf_c_version());
-        printf("engines:      memory\n");
+        printf("engines:      memory, lsm\n");
     }
     return AMATERS_EXIT_OK;
 }
@@ -141,7 +141,14 @@ static int cmd_version(const struct amaters_cli *cli)
 static int cmd_validate(const struct amaters_cli *cli)
 {
     struct amaters_config cfg;
+    char why[512];
     int rc = amaters_server_load_config(cli, &cfg);
+    if (rc == 0 && amaters_server_check_supported(&cfg, why, sizeof why)) {
+        fprintf(stderr, "amaters-server: configuration error: %s%s%s\n",
+                cli->config_path ? cli->config_path : "",
+                cli->config_path ? ": " : "", why);
+        rc = -1;
+    }
     if (rc == 0) {
         if (cli->show) {
             amaters_config_dump_toml(&cfg, stdout);

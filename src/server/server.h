@@ -9,6 +9,7 @@
 #define AMATERS_SERVER_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config/config.h"
 
@@ -34,6 +35,13 @@ struct amaters_cli {
  * must be freed with amaters_config_free. */
 int amaters_server_load_config(const struct amaters_cli *cli,
                                struct amaters_config *cfg);
+
+/* Refuses settings this build cannot honour rather than serving without
+ * them (fail closed): mtls without TLS, clustering, an unknown engine.
+ * Returns 0, or -1 with a message naming the key in why (len bytes).
+ * Used by start and validate-config alike. */
+int amaters_server_check_supported(const struct amaters_config *cfg,
+                                   char *why, size_t len);
 
 /* Commands; each returns an exit code. */
 int amaters_cmd_start(const struct amaters_cli *cli);

@@ -4,6 +4,8 @@
  */
 #include "server/server.h"
 
+#include "storage/engine.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,29 @@ int amaters_server_load_config(const struct amaters_cli *cli,
     if (rc)
         fprintf(stderr, "amaters-server: configuration error: %s\n", err);
     return rc;
+}
+
+int amaters_server_check_supported(const struct amaters_config *cfg,
+                                   char *why, size_t len)
+{
+    if ((amaters_config_auth_methods(cfg) & AMATERS_AUTH_METHOD_MTLS) &&
+        !cfg->network.tls_enabled) {
+        snprintf(why, len, "auth.methods includes \"mtls\" but "
+                 "network.tls_enabled = false: client certificates need "
+                 "TLS");
+        return -1;
+    }
+    if (cfg->cluster.enabled) {
+        snprintf(why, len, "cluster.enabled = true, but clustering is not "
+                 "available in this build yet. Set cluster.enabled = false");
+        return -1;
+    }
+    if (amaters_engine_find(cfg->storage.engine) == NULL) {
+        snprintf(why, len, "storage.engine = \"%s\" is not available in "
+                 "this build", cfg->storage.engine);
+        return -1;
+    }
+    return 0;
 }
 
 int amaters_pidfile_read(const char *path, long *pid, char *grpc, char *http,
