@@ -149,20 +149,28 @@ static uint64_t clear_op(enum cli_opcode c, uint64_t a, uint64_t b,
     return r & m;
 }
 
-/* Decodes a ciphertext file and checks it belongs to key id. */
-static int load_ct(const char *path, const uint8_t id[16],
-                   struct amaters_fhe_radix *r)
+/* Decodes the ciphertext file path and checks it belongs to the server
+ * key whose id is id (loaded from key_path). */
+static int load_ct(const char *path, const char *key_path,
+                   const uint8_t id[16], struct amaters_fhe_radix *r)
 {
     struct amaters_fhe_header h;
+    char want[33], got[33];
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = cli_read(path, &buf, &len);
+    int rc = cli_load(path, CLI_WANT_CT, &buf, &len, &h);
 
-    if (rc == 0)
-        rc = amaters_fhe_decode_radix(buf, len, r, &h);
     if (rc == 0 && memcmp(h.key_id, id, 16) != 0) {
-        amaters_fhe_radix_destroy(r);
-        rc = AMATERS_EBADKEY;
+        cli_hex_id(h.key_id, got);
+        cli_hex_id(id, want);
+        rc = cli_fail(AMATERS_EBADKEY, "%s was encrypted under another key "
+                      "(key id %s, %s has %s)", path, got, key_path, want);
+    }
+    if (rc == 0) {
+        rc = amaters_fhe_decode_radix(buf, len, r, NULL);
+        if (rc != 0)
+            rc = cli_fail(rc, "%s: malformed ciphertext (%s)", path,
+                          amaters_strerror(rc));
     }
     amaters_free(buf);
     return rc;
@@ -172,19 +180,76 @@ static int load_server(const char *path, struct amaters_fhe_server_key **sk,
                        uint8_t id[16])
 {
     struct amaters_fhe_server_key_compressed *c = NULL;
+    struct amaters_fhe_header h;
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = path == NULL ? AMATERS_EINVAL : cli_read(path, &buf, &len);
+    int rc = cli_load(path, CLI_WANT_SERVER_KEY, &buf, &len, &h);
 
-    if (rc == 0)
+    if (rc == 0) {
         rc = amaters_fhe_decode_server_key(buf, len, &c);
+        if (rc != 0)
+            rc = cli_fail(rc, "%s: malformed server key (%s)", path,
+                          amaters_strerror(rc));
+    }
     if (rc == 0)
         rc = amaters_fhe_key_id(c, id);
     if (rc == 0)
         rc = amaters_fhe_server_key_decompress(c, sk);
+    if (rc != 0 && c != NULL)
+        rc = cli_fail(rc, "cannot expand server key %s: %s", path,
+                      amaters_strerror(rc));
     amaters_fhe_server_key_compressed_free(c);
     amaters_free(buf);
     return rc;
+}
+
+/* Width of a decoded operand for messages: "bool (1 block)" or
+ * "u8 (4 blocks)". */
+static const char *width_name(const struct amaters_fhe_radix *r,
+                              char buf[32])
+{
+    if (r->nblocks == 1)
+        return "bool (1 block)";
+    snprintf(buf, 32, "u%zu (%zu blocks)", 2 * r->nblocks, r->nblocks);
+    return buf;
+}
+
+/* The operation named s among those eval offers, or a usage error. */
+static int find_op(const char *s, const struct cli_op **op)
+{
+    char list[128] = "";
+
+    for (size_t i = 0; i < NOPS; i++)
+        if (cli_ops[i].cli && strcmp(s, cli_ops[i].name) == 0) {
+            *op = &cli_ops[i];
+            return 0;
+        }
+    for (size_t i = 0; i < NOPS; i++)
+        if (cli_ops[i].cli) {
+            strncat(list, " ", sizeof(list) - strlen(list) - 1);
+            strncat(list, cli_ops[i].name, sizeof(list) - strlen(list) - 1);
+        }
+    return cli_usage_error("unknown operation '%s' (expected one of:%s)", s,
+                           list);
+}
+
+/* Checks the operands of op can be combined. */
+static int check_operands(const struct cli_op *op, const struct cli_args *a,
+                          const struct amaters_fhe_radix *x,
+                          const struct amaters_fhe_radix *y)
+{
+    char wx[32], wy[32];
+
+    if (op->arity == 2 && x->nblocks != y->nblocks)
+        return cli_fail(AMATERS_EINVAL, "%s: operands differ in width: %s "
+                        "is %s, %s is %s", op->name, a->pos[1],
+                        width_name(x, wx), a->pos[2], width_name(y, wy));
+    if (op->arity == 2 && x->params != y->params)
+        return cli_fail(AMATERS_EINVAL, "%s: operands use different "
+                        "parameter sets (%s: %s, %s: %s)", op->name,
+                        a->pos[1], x->params->name, a->pos[2],
+                        y->params->name);
+    return 0;
 }
 
 int cli_eval(const struct cli_args *a)
@@ -197,25 +262,42 @@ int cli_eval(const struct cli_args *a)
     size_t len = 0, nthreads;
     int rc;
 
-    for (size_t i = 0; a->npos >= 1 && i < NOPS; i++)
-        if (cli_ops[i].cli && strcmp(a->pos[0], cli_ops[i].name) == 0)
-            op = &cli_ops[i];
-    if (op == NULL || a->npos != (size_t)op->arity + 1)
-        return AMATERS_EINVAL;
-    rc = cli_threads(a, &nthreads);
+    if (a->npos == 0)
+        return cli_usage_error("eval needs an operation and its "
+                               "ciphertexts");
+    rc = find_op(a->pos[0], &op);
+    if (rc == 0 && a->npos != (size_t)op->arity + 1)
+        rc = cli_usage_error("eval %s takes %d ciphertext%s, got %zu",
+                             op->name, op->arity, op->arity == 1 ? "" : "s",
+                             a->npos - 1);
+    if (rc == 0 && a->key == NULL)
+        rc = cli_usage_error("eval needs --key SERVER_KEY");
+    if (rc == 0)
+        rc = cli_threads(a, &nthreads);
     if (rc == 0)
         rc = load_server(a->key, &sk, id);
+    if (rc == 0 && amaters_fhe_eval_new_threads(sk, nthreads, &ev) != 0)
+        rc = cli_fail(AMATERS_ENOMEM, "cannot start %zu evaluation "
+                      "threads", nthreads);
     if (rc == 0)
-        rc = amaters_fhe_eval_new_threads(sk, nthreads, &ev);
-    if (rc == 0)
-        rc = load_ct(a->pos[1], id, &x);
+        rc = load_ct(a->pos[1], a->key, id, &x);
     if (rc == 0 && op->arity == 2)
-        rc = load_ct(a->pos[2], id, &y);
+        rc = load_ct(a->pos[2], a->key, id, &y);
     if (rc == 0)
+        rc = check_operands(op, a, &x, &y);
+    if (rc == 0) {
         rc = apply_op(ev, op->code, &x, op->arity == 2 ? &y : NULL, NULL,
                       &res);
-    if (rc == 0)
+        if (rc != 0)
+            rc = cli_fail(rc, "eval %s failed: %s", op->name,
+                          amaters_strerror(rc));
+    }
+    if (rc == 0) {
         rc = amaters_fhe_encode_radix(&res, id, &buf, &len);
+        if (rc != 0)
+            rc = cli_fail(rc, "cannot encode the result: %s",
+                          amaters_strerror(rc));
+    }
     if (rc == 0)
         rc = cli_write_stdout(buf, len);
     amaters_free(buf);
@@ -348,7 +430,10 @@ static int bench_type(struct amaters_fhe_eval *ev,
     return rc;
 }
 
-int cli_bench(const struct cli_args *a)
+/* Makes fresh keys, then times and checks every type (or only --type);
+ * *errors counts wrong results. Errors are not reported here. */
+static int bench_run(const struct cli_args *a, size_t nthreads,
+                     int *errors)
 {
     static const struct {
         const char *name;
@@ -360,15 +445,10 @@ int cli_bench(const struct cli_args *a)
     struct amaters_fhe_server_key *sk = NULL;
     struct amaters_fhe_eval *ev = NULL;
     struct amaters_fhe_rng rng;
-    size_t nthreads = 1, ran = 0;
-    int rc, errors = 0, have_rng = 0;
+    int rc, have_rng = 0;
     double t0 = clock_s(CLOCK_MONOTONIC);
 
-    if (a->npos != 0)
-        return AMATERS_EINVAL;
-    rc = cli_threads(a, &nthreads);
-    if (rc == 0)
-        rc = amaters_fhe_client_key_new(p, NULL, &ck);
+    rc = amaters_fhe_client_key_new(p, NULL, &ck);
     if (rc == 0)
         rc = amaters_fhe_server_key_new(ck, NULL, &sk);
     if (rc == 0)
@@ -383,22 +463,36 @@ int cli_bench(const struct cli_args *a)
         rc = amaters_fhe_rng_init_os(&rng, 0);
     have_rng = rc == 0;
     for (size_t i = 0; rc == 0 && i < sizeof(types) / sizeof(types[0]);
-         i++) {
-        if (a->type != NULL && strcmp(a->type, types[i].name) != 0)
-            continue;
-        rc = bench_type(ev, ck, &rng, types[i].name, types[i].bits, &errors);
-        ran++;
-    }
-    if (rc == 0 && ran == 0)
-        rc = AMATERS_EINVAL;
-    if (rc == 0)
-        printf("errors=%d\n", errors);
-    if (rc == 0 && errors != 0)
-        rc = AMATERS_EINTERNAL;
+         i++)
+        if (a->type == NULL || strcmp(a->type, types[i].name) == 0)
+            rc = bench_type(ev, ck, &rng, types[i].name, types[i].bits,
+                            errors);
     if (have_rng)
         amaters_fhe_rng_destroy(&rng);
     amaters_fhe_eval_free(ev);
     amaters_fhe_server_key_free(sk);
     amaters_fhe_client_key_free(ck);
+    return rc;
+}
+
+int cli_bench(const struct cli_args *a)
+{
+    size_t nthreads = 1;
+    unsigned bits = 0;
+    int errors = 0;
+    int rc = cli_threads(a, &nthreads);
+
+    if (rc == 0 && a->type != NULL)
+        rc = cli_type(a->type, &bits);
+    if (rc != 0)
+        return rc;
+    rc = bench_run(a, nthreads, &errors);
+    if (rc != 0)
+        return cli_fail(rc, "bench failed: %s", amaters_strerror(rc));
+    printf("errors=%d\n", errors);
+    if (errors != 0)
+        rc = cli_fail(AMATERS_EINTERNAL, "bench: %d result%s did not match "
+                      "the clear computation", errors,
+                      errors == 1 ? "" : "s");
     return rc;
 }

@@ -2,9 +2,12 @@
  * test_fhe_cli.c - the amaters-fhe tool end to end: keygen --out (seeded),
  * info, encrypt --type for every width (stdout), eval with 2 threads for
  * a table of operations and widths, decrypt from a file and from stdin,
- * and its errors (unknown operation or type, wrong arity, value out of
- * range, mixed widths, ciphertext of another key, bad --threads).
- * The binary is found next to this test executable.
+ * and its errors: exit status 2 for usage errors (unknown command,
+ * option, operation or type, wrong arity, value out of range, bad
+ * --threads) and 1 for runtime errors (missing or malformed files, wrong
+ * key kind, mixed widths, ciphertext of another key), each with one
+ * specific message on stderr; keygen into a directory that does not
+ * exist yet; --help. The binary is found next to this test executable.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,17 +19,45 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 
 static char tool[4096];
 static char dir[64];
+static char err[4096];         /* stderr of the last run */
+static char err_path[128];     /* file the child's stderr goes to */
+
+static char *path(const char *name)
+{
+    static char buf[8][128];
+    static int i;
+
+    i = (i + 1) % 8;
+    snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+    return buf[i];
+}
+
+/* Reads at most cap - 1 bytes of file p into buf (NUL-terminated);
+ * returns the number of bytes read. */
+static size_t read_file(const char *p, char *buf, size_t cap)
+{
+    FILE *f = fopen(p, "rb");
+    size_t n = 0;
+
+    if (f != NULL) {
+        n = fread(buf, 1, cap - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+    return n;
+}
 
 /* Runs the tool with the NULL-terminated args. stdout goes to the file
  * to_file when given, else its first cap - 1 bytes to out; stdin comes
- * from from_file when given. Returns the exit status, -1 if it did not
- * exit normally. */
+ * from from_file when given; stderr ends up in err. Returns the exit
+ * status, -1 if it did not exit normally. */
 static int runv(char *out, size_t cap, const char *to_file,
                 const char *from_file, const char *const *args)
 {
@@ -48,11 +79,13 @@ static int runv(char *out, size_t cap, const char *to_file,
                                                  O_TRUNC, 0644)
                                  : fds[1];
         int in = from_file != NULL ? open(from_file, O_RDONLY) : 0;
+        int efd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-        if (fd < 0 || in < 0)
+        if (fd < 0 || in < 0 || efd < 0)
             _exit(126);
         dup2(fd, 1);
         dup2(in, 0);
+        dup2(efd, 2);
         close(fds[0]);
         close(fds[1]);
         execv(tool, (char *const *)argv);
@@ -72,21 +105,13 @@ static int runv(char *out, size_t cap, const char *to_file,
     close(fds[0]);
     if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
         return -1;
+    read_file(err_path, err, sizeof(err));
     return WEXITSTATUS(status);
 }
 
 #define RUN(out, to, from, ...)                                              \
     runv(out, sizeof(out), to, from, (const char *const[]){__VA_ARGS__, NULL})
 
-static char *path(const char *name)
-{
-    static char buf[8][128];
-    static int i;
-
-    i = (i + 1) % 8;
-    snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
-    return buf[i];
-}
 
 static int group_setup(void **state)
 {
@@ -104,20 +129,25 @@ static int group_setup(void **state)
     *slash = '\0';
     snprintf(tool, sizeof(tool), "%s/amaters-fhe", self);
     snprintf(dir, sizeof(dir), "/tmp/amaters-fhe-cli-XXXXXX");
-    return mkdtemp(dir) == NULL ? -1 : 0;
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(err_path, sizeof(err_path), "%s/stderr.txt", dir);
+    return 0;
+}
+
+static int remove_cb(const char *p, const struct stat *st, int flag,
+                     struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
 }
 
 static int group_teardown(void **state)
 {
-    static const char *const files[] = {
-        "client.key", "server.key", "a.ct", "b.ct", "c.ct", "d.ct",
-        "other/client.key", "other/server.key", "o.ct", "other",
-    };
-
     (void)state;
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-        remove(path(files[i]));
-    return rmdir(dir);
+    return nftw(dir, remove_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* encrypt VALUE of TYPE into file ct; returns the exit status */
@@ -218,19 +248,20 @@ static void test_errors(void **state)
     char out[512];
 
     (void)state;
+    /* usage errors exit 2, runtime errors 1 */
     assert_int_equal(RUN(out, path("c.ct"), NULL, "eval", "--key",
                          path("server.key"), "pow", path("a.ct"),
-                         path("b.ct")), 1);
-    assert_int_equal(ev("add", "a.ct", NULL, "c.ct"), 1);   /* arity */
-    assert_int_equal(enc("u8", "256", "c.ct"), 1);
-    assert_int_equal(enc("u16", "-1", "c.ct"), 1);
-    assert_int_equal(enc("u7", "1", "c.ct"), 1);
-    assert_int_equal(enc("bool", "2", "c.ct"), 1);
-    assert_int_equal(RUN(out, NULL, NULL, "encrypt", "--type", "u8", "1"), 1);
-    assert_int_equal(RUN(out, NULL, NULL, "nosuchverb"), 1);
+                         path("b.ct")), 2);
+    assert_int_equal(ev("add", "a.ct", NULL, "c.ct"), 2);   /* arity */
+    assert_int_equal(enc("u8", "256", "c.ct"), 2);
+    assert_int_equal(enc("u16", "-1", "c.ct"), 2);
+    assert_int_equal(enc("u7", "1", "c.ct"), 2);
+    assert_int_equal(enc("bool", "2", "c.ct"), 2);
+    assert_int_equal(RUN(out, NULL, NULL, "encrypt", "--type", "u8", "1"), 2);
+    assert_int_equal(RUN(out, NULL, NULL, "nosuchverb"), 2);
     assert_int_equal(RUN(out, NULL, NULL, "info", path("missing")), 1);
-    assert_int_equal(RUN(out, NULL, NULL, "keygen", dir), 1);  /* no --out */
-    assert_int_equal(RUN(out, NULL, NULL, "bench", "--threads", "0"), 1);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", dir), 2);  /* no --out */
+    assert_int_equal(RUN(out, NULL, NULL, "bench", "--threads", "0"), 2);
     /* widths must match */
     assert_int_equal(enc("u8", "1", "a.ct"), 0);
     assert_int_equal(enc("u16", "1", "b.ct"), 0);
@@ -244,11 +275,231 @@ static void test_errors(void **state)
     assert_int_equal(ev("add", "a.ct", "o.ct", "c.ct"), 1);
 }
 
+/* Copies the first n bytes of file from into file to (n 0: all). */
+static void copy_prefix(const char *from, const char *to, size_t n)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(from, "rb"), *t = fopen(to, "wb");
+    size_t got;
+
+    assert_non_null(f);
+    assert_non_null(t);
+    got = fread(buf, 1, n == 0 || n > sizeof(buf) ? sizeof(buf) : n, f);
+    assert_int_equal(fwrite(buf, 1, got, t), got);
+    fclose(f);
+    fclose(t);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = strstr(hay, needle); p != NULL;
+         p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static mode_t mode_of(const char *p)
+{
+    struct stat st;
+
+    assert_int_equal(stat(p, &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void test_keygen_nested(void **state)
+{
+    char out[512];
+
+    (void)state;
+    /* a directory chain that does not exist yet: mkdir -p, mode 0700 */
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out",
+                         path("new/deep/k2")), 0);
+    assert_int_equal(strlen(out), 33);
+    assert_string_equal(err, "");
+    assert_int_equal(mode_of(path("new")), 0700);
+    assert_int_equal(mode_of(path("new/deep")), 0700);
+    assert_int_equal(mode_of(path("new/deep/k2")), 0700);
+    assert_int_equal(mode_of(path("new/deep/k2/client.key")), 0600);
+    assert_int_equal(RUN(out, NULL, NULL, "info",
+                         path("new/deep/k2/server.key")), 0);
+    assert_non_null(strstr(out, "type server-key"));
+    /* an existing directory is used as is; client.key is overwritten and
+     * gets mode 0600 back */
+    assert_int_equal(mkdir(path("open"), 0755), 0);
+    assert_int_equal(chmod(path("open"), 0755), 0);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out", path("open")),
+                     0);
+    assert_int_equal(chmod(path("open/client.key"), 0644), 0);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out",
+                         path("open/")), 0);
+    assert_int_equal(mode_of(path("open")), 0755);
+    assert_int_equal(mode_of(path("open/client.key")), 0600);
+}
+
+/* One error case: args ("@x" stands for path("x")), the exit status, and
+ * words stderr must contain ("@x" likewise). */
+struct err_case {
+    const char *args[9];
+    int status;
+    const char *words[4];
+};
+
+static const char *expand(const char *s)
+{
+    return s != NULL && s[0] == '@' ? path(s + 1) : s;
+}
+
+static void check_case(const struct err_case *c)
+{
+    const char *args[10] = {NULL};
+    char out[512], words[4][128];
+    int st;
+
+    for (size_t i = 0; i < 9 && c->args[i] != NULL; i++)
+        args[i] = expand(c->args[i]);
+    st = runv(out, sizeof(out), NULL, NULL, args);
+    if (st != c->status)
+        fail_msg("%s %s: exit %d, want %d; stderr: %s", c->args[0],
+                 c->args[1] ? c->args[1] : "", st, c->status, err);
+    for (size_t i = 0; i < 4 && c->words[i] != NULL; i++) {
+        snprintf(words[i], sizeof(words[i]), "%s", expand(c->words[i]));
+        if (strstr(err, words[i]) == NULL)
+            fail_msg("%s %s: stderr lacks '%s': %s", c->args[0],
+                     c->args[1] ? c->args[1] : "", words[i], err);
+    }
+    /* one specific line; the usage hint only for usage errors */
+    assert_int_equal(count(err, "amaters-fhe: "), 1);
+    assert_int_equal(count(err, "--help") != 0, c->status == 2);
+    assert_null(strstr(err, "I/O error"));
+    assert_null(strstr(err, "parse error"));
+    assert_null(strstr(err, "invalid argument"));
+}
+
+static void test_error_messages(void **state)
+{
+#define CK "@client.key"
+#define SK "@server.key"
+    static const struct err_case cases[] = {
+        /* keys of the wrong kind */
+        {{"decrypt", "--key", SK, "@a.ct"}, 1,
+         {SK, "server key", "client key"}},
+        {{"encrypt", "--key", SK, "--type", "u8", "1"}, 1,
+         {SK, "expected a client key"}},
+        {{"eval", "--key", CK, "add", "@a.ct", "@a.ct"}, 1,
+         {CK, "expected a server key"}},
+        {{"eval", "--key", SK, "add", "@a.ct", CK}, 1,
+         {CK, "ciphertext"}},
+        /* values and types */
+        {{"encrypt", "--key", CK, "--type", "u8", "300"}, 2,
+         {"300", "does not fit", "u8", "0..255"}},
+        {{"encrypt", "--key", CK, "--type", "bool", "2"}, 2,
+         {"2", "does not fit", "bool", "0..1"}},
+        {{"encrypt", "--key", CK, "--type", "u16", "-1"}, 2,
+         {"-1", "does not fit", "u16", "0..65535"}},
+        {{"encrypt", "--key", CK, "--type", "u32", "12x"}, 2,
+         {"12x", "not a number"}},
+        {{"encrypt", "--key", CK, "--type", "u9", "1"}, 2,
+         {"u9", "bool", "u8", "u64"}},
+        {{"bench", "--type", "u9"}, 2, {"u9", "u16"}},
+        /* files */
+        {{"decrypt", "--key", CK, "nonexist.ct"}, 1,
+         {"cannot open nonexist.ct", "No such file or directory"}},
+        {{"eval", "--key", "@nokey/server.key", "not", "@a.ct"}, 1,
+         {"@nokey/server.key", "No such file or directory"}},
+        {{"info", "@trunc.key"}, 1, {"@trunc.key", "truncated"}},
+        {{"info", "@short.ct"}, 1, {"@short.ct", "truncated"}},
+        {{"info", "@junk.txt"}, 1, {"@junk.txt", "not an amaters-fhe file"}},
+        {{"info", "@v9.ct"}, 1, {"@v9.ct", "version 9"}},
+        {{"decrypt", "--key", "@trunc.key", "@a.ct"}, 1,
+         {"@trunc.key", "truncated"}},
+        {{"keygen", "--out", "@a.ct"}, 1, {"@a.ct", "not a directory"}},
+        /* operands */
+        {{"eval", "--key", SK, "add", "@a.ct", "@b.ct"}, 1,
+         {"add", "width", "@a.ct", "@b.ct"}},
+        {{"eval", "--key", SK, "add", "@a.ct", "@o.ct"}, 1,
+         {"@o.ct", "another key", SK}},
+        {{"decrypt", "--key", CK, "@o.ct"}, 1, {"@o.ct", "another key"}},
+        /* command line */
+        {{"eval", "--key", SK, "pow", "@a.ct", "@b.ct"}, 2,
+         {"pow", "unknown operation", "add"}},
+        {{"eval", "--key", SK, "add", "@a.ct"}, 2, {"add", "2", "got 1"}},
+        {{"eval", "add", "@a.ct", "@a.ct"}, 2, {"--key"}},
+        {{"encrypt", "--type", "u8", "1"}, 2, {"--key"}},
+        {{"keygen"}, 2, {"--out"}},
+        {{"keygen", "--out"}, 2, {"--out", "value"}},
+        {{"keygen", "--out", "@x", "--seed", "abc"}, 2, {"--seed", "abc"}},
+        {{"nosuchverb"}, 2, {"nosuchverb", "keygen"}},
+        {{"info", "--bogus", "@a.ct"}, 2, {"--bogus"}},
+        {{"info", "--key", CK, "@a.ct"}, 2, {"info", "--key"}},
+        {{"bench", "--threads", "0"}, 2, {"--threads", "0"}},
+        {{"info", "@a.ct", "@b.ct"}, 2, {"@b.ct"}},
+    };
+#undef CK
+#undef SK
+    static const char v9[] = "AFHE\x09";
+    char out[64];
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(enc("u8", "7", "a.ct"), 0);
+    assert_int_equal(enc("u16", "7", "b.ct"), 0);
+    assert_int_equal(RUN(out, path("o.ct"), NULL, "encrypt", "--key",
+                         path("new/deep/k2/client.key"), "--type", "u8",
+                         "5"), 0);
+    copy_prefix(path("server.key"), path("trunc.key"), 1000);
+    copy_prefix(path("a.ct"), path("short.ct"), 20);
+    f = fopen(path("junk.txt"), "w");
+    assert_non_null(f);
+    fputs("hello, not a key\n", f);
+    fclose(f);
+    copy_prefix(path("a.ct"), path("v9.ct"), 0);
+    f = fopen(path("v9.ct"), "r+b");
+    assert_non_null(f);
+    fwrite(v9, 1, 5, f);       /* format version 9 */
+    fclose(f);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_case(&cases[i]);
+    /* a refused keygen wrote nothing */
+    assert_int_equal(access(path("x"), F_OK), -1);
+}
+
+static void test_help(void **state)
+{
+    static const char *const forms[][3] = {
+        {"--help"}, {"help"}, {"-h"}, {"encrypt", "--help"},
+    };
+    char out[4096];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        int st = runv(out, sizeof(out), NULL, NULL, forms[i]);
+
+        assert_int_equal(st, 0);
+        assert_non_null(strstr(out, "usage:"));
+        assert_non_null(strstr(out, "keygen --out DIR"));
+        assert_non_null(strstr(out, "decrypt"));
+        assert_string_equal(err, "");
+    }
+    /* --help anywhere after a verb wins over other arguments */
+    assert_int_equal(RUN(out, NULL, NULL, "eval", "--key", "k", "--help"),
+                     0);
+    assert_non_null(strstr(out, "usage:"));
+    /* usage errors do not print the usage block */
+    assert_int_equal(RUN(out, NULL, NULL, "nosuchverb"), 2);
+    assert_null(strstr(err, "usage:"));
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_end_to_end),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_keygen_nested),
+        cmocka_unit_test(test_error_messages),
+        cmocka_unit_test(test_help),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
