@@ -618,6 +618,13 @@ int amaters_exec_write_deferred(struct amaters_exec *x,
     return rc;
 }
 
+int amaters_exec_engine_stats(struct amaters_exec *x,
+                              struct amaters_engine_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    return x->engine->ops->stats(x->engine, out);
+}
+
 int amaters_exec_stats(struct amaters_exec *x, uint64_t *keys,
                        uint64_t *bytes)
 {

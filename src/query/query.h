@@ -147,4 +147,8 @@ int amaters_exec_write_deferred(struct amaters_exec *x,
 int amaters_exec_stats(struct amaters_exec *x, uint64_t *keys,
                        uint64_t *bytes);
 
+/* All of the engine's figures (keys, bytes and write-path health). */
+int amaters_exec_engine_stats(struct amaters_exec *x,
+                              struct amaters_engine_stats *out);
+
 #endif

@@ -169,11 +169,46 @@ static int init_logging(const struct amaters_config *cfg)
     return 0;
 }
 
+/* Write-path health of the engine (write stalls and what causes them). */
+static void collect_write_health(const struct amaters_engine_stats *st)
+{
+    static struct amaters_metric *stall, *stopped, *rate, *debt, *imm;
+    double now;
+
+    if (stall == NULL) {
+        stall = amaters_metrics_simple(
+            AMATERS_METRIC_COUNTER, "amaters_storage_write_stall_seconds_total",
+            "Time the storage engine slowed down or stopped writes (RocksDB "
+            "write stalls)");
+        stopped = amaters_metrics_simple(
+            AMATERS_METRIC_GAUGE, "amaters_storage_write_stopped",
+            "1 while the storage engine stops writes until compaction or "
+            "flushes catch up");
+        rate = amaters_metrics_simple(
+            AMATERS_METRIC_GAUGE, "amaters_storage_delayed_write_rate_bytes",
+            "Bytes per second writes are held to while slowed down; 0 when "
+            "not slowed");
+        debt = amaters_metrics_simple(
+            AMATERS_METRIC_GAUGE, "amaters_storage_pending_compaction_bytes",
+            "Estimated bytes compaction must rewrite to reach its targets");
+        imm = amaters_metrics_simple(
+            AMATERS_METRIC_GAUGE, "amaters_storage_immutable_memtables",
+            "Full memtables waiting to be flushed to disk");
+    }
+    now = (double)st->write_stall_us / 1e6;
+    if (stall && now > amaters_metric_value(stall))
+        amaters_counter_add(stall, now - amaters_metric_value(stall));
+    amaters_gauge_set(stopped, (double)st->write_stopped);
+    amaters_gauge_set(rate, (double)st->delayed_write_rate);
+    amaters_gauge_set(debt, (double)st->pending_compaction_bytes);
+    amaters_gauge_set(imm, (double)st->immutable_memtables);
+}
+
 static void collect_cb(void *arg)
 {
     struct runtime *rt = arg;
     static struct amaters_metric *keys, *bytes, *up;
-    uint64_t k = 0, b = 0;
+    struct amaters_engine_stats st;
     if (keys == NULL) {
         keys = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
                                       "amaters_keys_stored",
@@ -185,9 +220,10 @@ static void collect_cb(void *arg)
                                     "amaters_uptime_seconds",
                                     "Seconds since the server started");
     }
-    if (rt->exec && amaters_exec_stats(rt->exec, &k, &b) == 0) {
-        amaters_gauge_set(keys, (double)k);
-        amaters_gauge_set(bytes, (double)b);
+    if (rt->exec && amaters_exec_engine_stats(rt->exec, &st) == 0) {
+        amaters_gauge_set(keys, (double)st.key_count);
+        amaters_gauge_set(bytes, (double)st.data_bytes);
+        collect_write_health(&st);
     }
     amaters_gauge_set(up, (double)(amaters_now_ns() - rt->started_ns) / 1e9);
 }

@@ -78,6 +78,16 @@ struct amaters_write_op {
 struct amaters_engine_stats {
     uint64_t key_count;   /* live keys */
     uint64_t data_bytes;  /* sum of key and value bytes of live keys */
+    /* Write-path health (0 for engines without a background pipeline):
+     * cumulative microseconds writes were slowed down or stopped, whether
+     * they are stopped now, the rate they are held to while slowed (bytes
+     * per second, 0 when not slowed), compaction debt and memtables
+     * waiting to be flushed. */
+    uint64_t write_stall_us;
+    uint64_t write_stopped;
+    uint64_t delayed_write_rate;
+    uint64_t pending_compaction_bytes;
+    uint64_t immutable_memtables;
 };
 
 struct amaters_engine_ops {

@@ -404,6 +404,7 @@ static int mem_stats(struct amaters_engine *base,
 
     if (out == NULL)
         return AMATERS_EINVAL;
+    memset(out, 0, sizeof *out); /* no background write pipeline */
     pthread_rwlock_rdlock(&e->lock);
     out->key_count = e->key_count;
     out->data_bytes = e->data_bytes;

@@ -433,11 +433,55 @@ static int lsm_stats(struct amaters_engine *base,
 
     if (out == NULL)
         return AMATERS_EINVAL;
+    memset(out, 0, sizeof *out);
     pthread_mutex_lock(&e->mu);
     out->key_count = e->key_count;
     out->data_bytes = e->data_bytes;
     pthread_mutex_unlock(&e->mu);
+    lsm_write_health(e, out);
     return 0;
+}
+
+/* Reads an integer property of the data column family (0 if absent). */
+static uint64_t prop_int(struct lsm_engine *e, const char *name)
+{
+    uint64_t v = 0;
+
+    if (rocksdb_property_int_cf(e->db, e->cf_data, name, &v) != 0)
+        return 0;
+    return v;
+}
+
+int amaters_lsm_parse_stall(const char *dbstats, uint64_t *us)
+{
+    static const char tag[] = "Cumulative stall: ";
+    const char *p = dbstats ? strstr(dbstats, tag) : NULL;
+    unsigned h = 0, m = 0;
+    double s = 0;
+
+    if (p == NULL || sscanf(p + sizeof tag - 1, "%u:%u:%lf", &h, &m, &s) != 3
+        || m > 59 || s < 0 || s >= 60)
+        return AMATERS_EINVAL;
+    *us = ((uint64_t)h * 3600 + m * 60) * 1000000u +
+          (uint64_t)(s * 1e6 + 0.5);
+    return 0;
+}
+
+void lsm_write_health(struct lsm_engine *e, struct amaters_engine_stats *out)
+{
+    char *dbstats = rocksdb_property_value(e->db, "rocksdb.dbstats");
+
+    if (dbstats != NULL) {
+        uint64_t us = 0;
+        if (amaters_lsm_parse_stall(dbstats, &us) == 0)
+            out->write_stall_us = us;
+        rocksdb_free(dbstats);
+    }
+    out->write_stopped = prop_int(e, "rocksdb.is-write-stopped");
+    out->delayed_write_rate = prop_int(e, "rocksdb.actual-delayed-write-rate");
+    out->pending_compaction_bytes =
+        prop_int(e, "rocksdb.estimate-pending-compaction-bytes");
+    out->immutable_memtables = prop_int(e, "rocksdb.num-immutable-mem-table");
 }
 
 const struct amaters_engine_ops amaters_engine_lsm_ops = {

@@ -31,6 +31,11 @@ extern const struct amaters_engine_ops amaters_engine_lsm_ops;
  * calls. e must be an open "lsm" engine. */
 uint64_t amaters_engine_lsm_commit_groups(struct amaters_engine *e);
 
+/* Parses the "Cumulative stall: H:MM:SS.sss H:M:S" line of RocksDB's
+ * "rocksdb.dbstats" text into microseconds. Returns 0, or AMATERS_EINVAL
+ * when the line is missing or malformed (*us untouched). Pure. */
+int amaters_lsm_parse_stall(const char *dbstats, uint64_t *us);
+
 /* Limits how many write() calls the committer puts into one group
  * (0 restores the default: no limit but the group byte cap). 1 turns
  * group commit off: every batch is written, and synced, on its own. For

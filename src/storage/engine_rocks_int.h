@@ -154,6 +154,11 @@ int lsm_write(struct amaters_engine *base, const struct amaters_write_op *ops,
 /* Waits until the queue is empty and no group is being written. */
 void lsm_barrier(struct amaters_engine *base);
 
+/* Fills the write-health fields of out from RocksDB properties (stall
+ * time, stopped, delayed rate, compaction debt, immutable memtables).
+ * Any thread. */
+void lsm_write_health(struct lsm_engine *e, struct amaters_engine_stats *out);
+
 int lsm_write_async(struct amaters_engine *base,
                     const struct amaters_write_op *ops, size_t n,
                     void (*done)(void *arg, int rc), void *arg);

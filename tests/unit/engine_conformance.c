@@ -137,11 +137,14 @@ void ec_check_missing(struct amaters_engine *e, struct bytes k)
 
 void ec_check_stats(struct amaters_engine *e, uint64_t keys, uint64_t bytes)
 {
-    struct amaters_engine_stats st = {99, 99};
+    struct amaters_engine_stats st;
 
+    memset(&st, 0x63, sizeof st); /* the engine must fill every field */
     assert_int_equal(e->ops->stats(e, &st), 0);
     assert_int_equal(st.key_count, keys);
     assert_int_equal(st.data_bytes, bytes);
+    assert_int_equal(st.write_stopped, 0); /* filled, and nothing stalls */
+    assert_true(st.write_stall_us < 0x6363636363636363ull);
 }
 
 int ec_bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
