@@ -263,40 +263,23 @@ static int start_http(struct runtime *rt)
 static int start_storage(struct runtime *rt)
 {
     char err[512] = "";
+    int rc;
     const struct amaters_engine_ops *ops =
         amaters_engine_find(rt->cfg.storage.engine);
-    const char *sm = rt->cfg.storage.wal.sync_mode;
-    const char *wd = rt->cfg.storage.wal.dir;
     char wal_dir[4200];
-    if (wd[0] == '/')
-        snprintf(wal_dir, sizeof wal_dir, "%s", wd);
-    else
-        snprintf(wal_dir, sizeof wal_dir, "%s/%s", rt->cfg.server.data_dir,
-                 wd);
-    struct amaters_engine_options eo = {
-        .path = rt->cfg.server.data_dir,
-        .memtable_size_mb = (size_t)rt->cfg.storage.memtable_size_mb,
-        .block_cache_size_mb = (size_t)rt->cfg.storage.block_cache_size_mb,
-        .sync_mode = strcmp(sm, "always") == 0   ? AMATERS_SYNC_ALWAYS
-                     : strcmp(sm, "interval") == 0 ? AMATERS_SYNC_INTERVAL
-                                                   : AMATERS_SYNC_NONE,
-        .sync_interval_ms = (unsigned)rt->cfg.storage.wal.sync_interval_ms,
-        .compaction_style = (int)rt->cfg.storage.compaction.strategy_id,
-        .num_levels = (unsigned)rt->cfg.storage.compaction.num_levels,
-        .level_multiplier =
-            (unsigned)rt->cfg.storage.compaction.level_multiplier,
-        .max_compactions =
-            (unsigned)rt->cfg.storage.compaction.max_concurrent,
-        .disable_wal = !rt->cfg.storage.wal.enabled,
-        .wal_dir = wal_dir,
-        .wal_size_mb = (size_t)rt->cfg.storage.wal.segment_size_mb,
-        .blob_min_size = rt->cfg.storage.blob_min_size_kb
-                             ? (size_t)rt->cfg.storage.blob_min_size_kb << 10
-                             : (size_t)-1,
-    };
+    struct amaters_engine_options eo;
+
+    amaters_server_engine_options(&rt->cfg, &eo, wal_dir, sizeof wal_dir);
     amaters_health_set_component("storage", AMATERS_COMPONENT_DOWN,
                                  "opening");
-    if (ops->open(&eo, &rt->engine, err, sizeof err))
+    rc = ops->open(&eo, &rt->engine, err, sizeof err);
+    /* a damaged database (not a FORMAT problem, which repair refuses) */
+    if (rc == AMATERS_ECORRUPT && strstr(err, "amaters-server repair") == NULL &&
+        strstr(err, "/FORMAT") == NULL)
+        return fail("storage engine %s: %s. The data directory is damaged: "
+                    "`amaters-server repair` rebuilds it (it keeps a copy of "
+                    "the damaged files)", ops->name, err);
+    if (rc != 0)
         return fail("storage engine %s: %s", ops->name, err);
     char backups[4200];
     snprintf(backups, sizeof backups, "%s/backups", rt->cfg.server.data_dir);

@@ -36,6 +36,8 @@ static const char usage_text[] =
     "  status            show whether a server is running and its health\n"
     "  version           print the version\n"
     "  validate-config   check the configuration and exit\n"
+    "  repair            rebuild a damaged lsm data directory (server "
+    "stopped)\n"
     "\n"
     "Options (for every command):\n"
     "  -c, --config FILE      TOML configuration file (default: none; "
@@ -86,6 +88,16 @@ static const struct {
     {"version",
      "Usage: amaters-server version [--verbose]\n\nPrints the version; "
      "--verbose adds protocol, build and library versions.\n"},
+    {"repair",
+     "Usage: amaters-server [OPTIONS] repair [--no-backup]\n\n"
+     "Rebuilds the lsm data directory when the server refuses to start "
+     "because it\nis damaged (corrupted or missing MANIFEST/CURRENT, lost "
+     "files). The server\nmust be stopped. First copies <data_dir>/lsm and "
+     "the WAL directory to\n<data_dir>/repair-backup-<time>/ (--no-backup "
+     "skips this), then runs\nRocksDB's repair (every readable table and "
+     "log is kept; what cannot be read\nis moved to <data_dir>/lsm/lost/), "
+     "recounts the keys and prints them. Run\nthe VERIFY admin command "
+     "afterwards. Exit 0 when repaired, 1 otherwise.\n"},
     {"validate-config",
      "Usage: amaters-server [OPTIONS] validate-config [--show]\n\n"
      "Loads the configuration (file, environment, options), checks every "
@@ -170,6 +182,7 @@ enum opt_id {
     OPT_FORMAT,
     OPT_VERBOSE,
     OPT_SHOW,
+    OPT_NO_BACKUP,
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +198,7 @@ static const struct option long_opts[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"show", no_argument, NULL, OPT_SHOW},
+    {"no-backup", no_argument, NULL, OPT_NO_BACKUP},
     {NULL, 0, NULL, 0},
 };
 
@@ -204,6 +218,8 @@ static int option_allowed(int id, const char *cmd)
         return strcmp(cmd, "version") == 0;
     case OPT_SHOW:
         return strcmp(cmd, "validate-config") == 0;
+    case OPT_NO_BACKUP:
+        return strcmp(cmd, "repair") == 0;
     default:
         return 1;
     }
@@ -252,6 +268,9 @@ static int set_option(struct amaters_cli *cli, int id, const char *arg)
     case OPT_SHOW:
         cli->show = true;
         break;
+    case OPT_NO_BACKUP:
+        cli->no_backup = true;
+        break;
     default:
         return AMATERS_EXIT_USAGE;
     }
@@ -259,7 +278,7 @@ static int set_option(struct amaters_cli *cli, int id, const char *arg)
 }
 
 static const char *const commands[] = {"start", "stop", "status", "version",
-                                       "validate-config"};
+                                       "validate-config", "repair"};
 
 static int known_command(const char *s)
 {
@@ -294,7 +313,8 @@ static int parse(int argc, char **argv, struct amaters_cli *cli, bool *help)
             }
             if (!known_command(optarg)) {
                 rc = usage_error("unknown command '%s' (expected start, stop, "
-                                 "status, version or validate-config)",
+                                 "status, version, validate-config or "
+                                 "repair)",
                                  optarg);
                 goto out;
             }
@@ -346,5 +366,7 @@ int main(int argc, char **argv)
         return amaters_cmd_start(&cli);
     if (strcmp(cli.command, "stop") == 0)
         return amaters_cmd_stop(&cli);
+    if (strcmp(cli.command, "repair") == 0)
+        return amaters_cmd_repair(&cli);
     return amaters_cmd_status(&cli);
 }

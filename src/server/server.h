@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
+#include "storage/engine.h"
 
 #define AMATERS_EXIT_OK 0
 #define AMATERS_EXIT_ERROR 1
@@ -25,7 +26,7 @@ struct amaters_cli {
     const char *log_level;   /* --log-level */
     const char *command;
     /* command options */
-    bool foreground, generate_config, force, verbose, show;
+    bool foreground, generate_config, force, verbose, show, no_backup;
     double timeout_secs; /* stop --timeout; < 0 = default */
     const char *format;  /* status --format */
 };
@@ -43,10 +44,19 @@ int amaters_server_load_config(const struct amaters_cli *cli,
 int amaters_server_check_supported(const struct amaters_config *cfg,
                                    char *why, size_t len);
 
+/* Fills *eo for the storage engine from cfg; wal_dir (wal_len bytes)
+ * receives the WAL directory (storage.wal.dir, relative to the data
+ * directory unless absolute) and must outlive *eo. */
+void amaters_server_engine_options(const struct amaters_config *cfg,
+                                   struct amaters_engine_options *eo,
+                                   char *wal_dir, size_t wal_len);
+
 /* Commands; each returns an exit code. */
 int amaters_cmd_start(const struct amaters_cli *cli);
 int amaters_cmd_stop(const struct amaters_cli *cli);
 int amaters_cmd_status(const struct amaters_cli *cli);
+/* Offline repair of a damaged lsm data directory (server/repair.c). */
+int amaters_cmd_repair(const struct amaters_cli *cli);
 
 /* PID file: line 1 is the PID, then "grpc=ADDR" and "http=ADDR" lines
  * with the bound addresses. Reads pid and (when not NULL) the addresses

@@ -65,6 +65,37 @@ int amaters_server_check_supported(const struct amaters_config *cfg,
     return 0;
 }
 
+void amaters_server_engine_options(const struct amaters_config *cfg,
+                                   struct amaters_engine_options *eo,
+                                   char *wal_dir, size_t wal_len)
+{
+    const char *sm = cfg->storage.wal.sync_mode;
+    const char *wd = cfg->storage.wal.dir;
+
+    if (wd[0] == '/')
+        snprintf(wal_dir, wal_len, "%s", wd);
+    else
+        snprintf(wal_dir, wal_len, "%s/%s", cfg->server.data_dir, wd);
+    memset(eo, 0, sizeof *eo);
+    eo->path = cfg->server.data_dir;
+    eo->memtable_size_mb = (size_t)cfg->storage.memtable_size_mb;
+    eo->block_cache_size_mb = (size_t)cfg->storage.block_cache_size_mb;
+    eo->sync_mode = strcmp(sm, "always") == 0     ? AMATERS_SYNC_ALWAYS
+                    : strcmp(sm, "interval") == 0 ? AMATERS_SYNC_INTERVAL
+                                                  : AMATERS_SYNC_NONE;
+    eo->sync_interval_ms = (unsigned)cfg->storage.wal.sync_interval_ms;
+    eo->compaction_style = (int)cfg->storage.compaction.strategy_id;
+    eo->num_levels = (unsigned)cfg->storage.compaction.num_levels;
+    eo->level_multiplier = (unsigned)cfg->storage.compaction.level_multiplier;
+    eo->max_compactions = (unsigned)cfg->storage.compaction.max_concurrent;
+    eo->disable_wal = !cfg->storage.wal.enabled;
+    eo->wal_dir = wal_dir;
+    eo->wal_size_mb = (size_t)cfg->storage.wal.segment_size_mb;
+    eo->blob_min_size = cfg->storage.blob_min_size_kb
+                            ? (size_t)cfg->storage.blob_min_size_kb << 10
+                            : (size_t)-1;
+}
+
 int amaters_pidfile_read(const char *path, long *pid, char *grpc, char *http,
                          size_t len)
 {

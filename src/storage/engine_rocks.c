@@ -214,6 +214,7 @@ static int lsm_open(const struct amaters_engine_options *opts,
     char scratch[8];
     char dir[4096];
     struct lsm_engine *e = NULL;
+    bool fresh = false;
     int rv;
 
     if (err == NULL) {
@@ -244,9 +245,13 @@ static int lsm_open(const struct amaters_engine_options *opts,
         rv = make_dir(dir, err, errlen);
     if (rv == 0)
         rv = lsm_format_check(dir, err, errlen);
+    if (rv == 0)
+        rv = lsm_current_check(dir, &fresh, err, errlen);
     if (rv != 0)
         goto fail;
     rv = lsm_options_build(e, opts);
+    if (rv == 0) /* an existing database must never be recreated */
+        rocksdb_options_set_create_if_missing(e->dbopts, fresh);
     e->ropts = rocksdb_readoptions_create();
     e->wopts = rocksdb_writeoptions_create();
     if (rv != 0 || e->ropts == NULL || e->wopts == NULL) {

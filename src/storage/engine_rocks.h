@@ -31,6 +31,28 @@ extern const struct amaters_engine_ops amaters_engine_lsm_ops;
  * calls. e must be an open "lsm" engine. */
 uint64_t amaters_engine_lsm_commit_groups(struct amaters_engine *e);
 
+/* What an offline repair found. */
+struct amaters_lsm_repair_report {
+    uint64_t keys;      /* live keys after the repair */
+    uint64_t bytes;     /* their key + value bytes */
+    const char *method; /* static text: what was done */
+};
+
+/* Repairs the "lsm" data directory opts->path (its lsm/ and WAL), in
+ * order of least change: if it opens, only the key count and bytes are
+ * recounted; a missing CURRENT is rebuilt to name the newest MANIFEST;
+ * otherwise RocksDB's repair runs with the engine's own options (readable
+ * tables and live WAL kept, the MANIFEST rebuilt, unreadable data moved
+ * to <path>/lsm/lost/) - but not when blob files exist, which RocksDB
+ * 7.8's repair cannot keep (AMATERS_EUNSUPPORTED, nothing changed). Then
+ * a normal open and an exact recount. Refuses a directory whose FORMAT
+ * this build does not read. No engine may have the directory open (the
+ * caller holds the server's PID file lock). Returns 0 and fills *report,
+ * or a negative code with a message in err. */
+int amaters_engine_lsm_repair(const struct amaters_engine_options *opts,
+                              struct amaters_lsm_repair_report *report,
+                              char *err, size_t errlen);
+
 /* Parses the "Cumulative stall: H:MM:SS.sss H:M:S" line of RocksDB's
  * "rocksdb.dbstats" text into microseconds. Returns 0, or AMATERS_EINVAL
  * when the line is missing or malformed (*us untouched). Pure. */

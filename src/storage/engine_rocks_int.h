@@ -128,6 +128,13 @@ int lsm_error(char *rerr, const char *what, char *msg, size_t msglen);
  * into err on failure. */
 int lsm_format_check(const char *dir, char *err, size_t errlen);
 
+/* Whether the RocksDB database in dir may be created: *fresh is true when
+ * dir has no CURRENT and no database files. A missing CURRENT next to
+ * database files is AMATERS_ECORRUPT with a message (RocksDB would
+ * otherwise start an empty database over them). */
+int lsm_current_check(const char *dir, bool *fresh, char *err,
+                      size_t errlen);
+
 /* Builds e->dbopts, e->table, e->cache from opts (RocksDB objects, freed
  * by lsm_options_free()). Returns 0 or AMATERS_ENOMEM. */
 int lsm_options_build(struct lsm_engine *e,

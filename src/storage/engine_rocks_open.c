@@ -19,6 +19,7 @@
  * directory) before RocksDB creates the database, so a database never
  * exists without one.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -226,6 +227,53 @@ int lsm_format_check(const char *dir, char *err, size_t errlen)
         return AMATERS_ECORRUPT;
     }
     return format_write(dir, file, err, errlen);
+}
+
+/* Whether dir holds files of a RocksDB database (a MANIFEST, a table or
+ * a blob file). */
+static bool has_db_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *ent;
+    bool found = false;
+
+    if (d == NULL)
+        return false;
+    while (!found && (ent = readdir(d)) != NULL) {
+        size_t n = strlen(ent->d_name);
+        found = strncmp(ent->d_name, "MANIFEST-", 9) == 0 ||
+                (n > 4 && strcmp(ent->d_name + n - 4, ".sst") == 0) ||
+                (n > 5 && strcmp(ent->d_name + n - 5, ".blob") == 0);
+    }
+    closedir(d);
+    return found;
+}
+
+int lsm_current_check(const char *dir, bool *fresh, char *err,
+                      size_t errlen)
+{
+    char current[4096];
+    struct stat st;
+
+    snprintf(current, sizeof current, "%s/CURRENT", dir);
+    *fresh = false;
+    if (stat(current, &st) == 0)
+        return 0;
+    if (errno != ENOENT) {
+        snprintf(err, errlen, "stat %s: %s", current, strerror(errno));
+        return AMATERS_EIO;
+    }
+    if (!has_db_files(dir)) {
+        *fresh = true;
+        return 0;
+    }
+    snprintf(err, errlen,
+             "%s is missing but %s holds database files: the data directory "
+             "is damaged (opening it would start an empty database over "
+             "them). Run `amaters-server repair` (it keeps a copy of the "
+             "damaged files)",
+             current, dir);
+    return AMATERS_ECORRUPT;
 }
 
 /* ---- RocksDB options ---- */

@@ -1,0 +1,219 @@
+/*
+ * repair.c - `amaters-server repair`: rebuilds a damaged lsm data
+ * directory offline.
+ *
+ * Steps: refuse unless storage.engine is "lsm"; take the PID file lock
+ * (no server may run on the directory); copy <data_dir>/lsm and the WAL
+ * directory to <data_dir>/repair-backup-<UTC time>/ (unless --no-backup)
+ * so that nothing RocksDB's repair discards is lost for good; run the
+ * engine's repair (storage/engine_rocks.h); report the keys and bytes
+ * found and where RocksDB put what it could not read (lsm/lost/).
+ * Progress and results go to stdout, errors to stderr.
+ */
+#include "server/server.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/errors.h"
+#include "storage/engine_rocks.h"
+
+#define PATH_LEN 4300
+
+__attribute__((format(printf, 1, 2)))
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "amaters-server: repair: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return AMATERS_EXIT_ERROR;
+}
+
+/* Copies the regular file src to dst (created, 0600). Adds its size to
+ * *bytes. Returns 0 or an errno value. */
+static int copy_file(const char *src, const char *dst, uint64_t *bytes)
+{
+    static char buf[1 << 20];
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = -1, e = 0;
+    ssize_t n;
+
+    if (in < 0)
+        return errno;
+    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        e = errno;
+        close(in);
+        return e;
+    }
+    while (e == 0 && (n = read(in, buf, sizeof buf)) != 0) {
+        if (n < 0 || write(out, buf, (size_t)n) != n)
+            e = errno ? errno : EIO;
+        else
+            *bytes += (uint64_t)n;
+    }
+    if (e == 0 && fsync(out) != 0)
+        e = errno;
+    close(in);
+    if (close(out) != 0 && e == 0)
+        e = errno;
+    return e;
+}
+
+/* Copies directory src into dst (created), recursing into directories;
+ * skips RocksDB's LOCK file. Returns 0 or an errno value, with the path
+ * at fault in where. */
+static int copy_tree(const char *src, const char *dst, uint64_t *bytes,
+                     char *where, size_t wlen)
+{
+    DIR *d;
+    struct dirent *ent;
+    int e = 0;
+
+    if (mkdir(dst, 0700) != 0) {
+        snprintf(where, wlen, "%s", dst);
+        return errno;
+    }
+    d = opendir(src);
+    if (d == NULL) {
+        snprintf(where, wlen, "%s", src);
+        return errno;
+    }
+    while (e == 0 && (ent = readdir(d)) != NULL) {
+        char s[PATH_LEN + 256], t[PATH_LEN + 256];
+        struct stat st;
+
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..") ||
+            !strcmp(ent->d_name, "LOCK"))
+            continue;
+        snprintf(s, sizeof s, "%s/%s", src, ent->d_name);
+        snprintf(t, sizeof t, "%s/%s", dst, ent->d_name);
+        if (lstat(s, &st) != 0)
+            e = errno;
+        else if (S_ISDIR(st.st_mode))
+            e = copy_tree(s, t, bytes, where, wlen);
+        else if (S_ISREG(st.st_mode))
+            e = copy_file(s, t, bytes);
+        if (e != 0 && where[0] == '\0')
+            snprintf(where, wlen, "%s", s);
+    }
+    closedir(d);
+    return e;
+}
+
+/* Takes the PID file lock like `start` does; *fd holds it. */
+static int lock_data_dir(const struct amaters_config *cfg, int *fd,
+                         char *path, size_t len)
+{
+    long pid = 0;
+
+    amaters_config_pid_path(cfg, path, len);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
+        return fail("PID file %s cannot be opened: %s", path,
+                    strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        amaters_pidfile_read(path, &pid, NULL, NULL, 0);
+        close(*fd);
+        *fd = -1;
+        return fail("an amaters-server (pid %ld) is running on this data "
+                    "directory (PID file %s); stop it first",
+                    pid, path);
+    }
+    return 0;
+}
+
+/* Copies lsm/ and the WAL directory aside; prints where. */
+static int backup(const char *data_dir, const char *wal_dir)
+{
+    char dst[PATH_LEN], sub[PATH_LEN + 8], src[PATH_LEN], where[8192] = "";
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    uint64_t bytes = 0;
+    struct stat st;
+    int e;
+
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(dst, sizeof dst, "%s/repair-backup-%s", data_dir, stamp);
+    if (mkdir(dst, 0700) != 0)
+        return fail("cannot create %s: %s", dst, strerror(errno));
+    printf("copying the damaged files to %s ...\n", dst);
+    fflush(stdout);
+    snprintf(src, sizeof src, "%s/lsm", data_dir);
+    snprintf(sub, sizeof sub, "%s/lsm", dst);
+    e = copy_tree(src, sub, &bytes, where, sizeof where);
+    if (e == 0 && stat(wal_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(sub, sizeof sub, "%s/wal", dst);
+        e = copy_tree(wal_dir, sub, &bytes, where, sizeof where);
+    }
+    if (e != 0)
+        return fail("backup failed at %s: %s (nothing was repaired; free "
+                    "space or use --no-backup)",
+                    where, strerror(e));
+    printf("copied %.1f MiB\n", (double)bytes / (1 << 20));
+    return 0;
+}
+
+int amaters_cmd_repair(const struct amaters_cli *cli)
+{
+    struct amaters_config cfg;
+    struct amaters_engine_options eo;
+    struct amaters_lsm_repair_report rep;
+    char wal_dir[PATH_LEN], pid_path[PATH_LEN], lost[PATH_LEN];
+    char err[1024] = "";
+    struct stat st;
+    int fd = -1, rc;
+
+    rc = amaters_server_load_config(cli, &cfg) ? AMATERS_EXIT_ERROR : 0;
+    if (rc == 0 && strcmp(cfg.storage.engine, "lsm") != 0)
+        rc = fail("storage.engine is \"%s\": only the lsm engine keeps a "
+                  "database on disk to repair",
+                  cfg.storage.engine);
+    if (rc == 0)
+        rc = lock_data_dir(&cfg, &fd, pid_path, sizeof pid_path);
+    if (rc == 0) {
+        amaters_server_engine_options(&cfg, &eo, wal_dir, sizeof wal_dir);
+        snprintf(lost, sizeof lost, "%s/lsm", cfg.server.data_dir);
+        if (stat(lost, &st) != 0)
+            rc = fail("%s does not exist: nothing to repair", lost);
+    }
+    if (rc == 0 && !cli->no_backup)
+        rc = backup(cfg.server.data_dir, wal_dir);
+    if (rc == 0) {
+        printf("repairing %s ...\n", lost);
+        fflush(stdout);
+        if (amaters_engine_lsm_repair(&eo, &rep, err, sizeof err) != 0)
+            rc = fail("%s", err);
+    }
+    if (rc == 0) {
+        printf("repaired: %llu keys, %llu bytes of keys and values\n"
+               "done: %s\n",
+               (unsigned long long)rep.keys, (unsigned long long)rep.bytes,
+               rep.method);
+        snprintf(lost, sizeof lost, "%s/lsm/lost", cfg.server.data_dir);
+        if (stat(lost, &st) == 0)
+            printf("files RocksDB could not use were moved to %s\n", lost);
+        printf("start the server and run the VERIFY admin command to check "
+               "every value\n");
+    }
+    if (fd >= 0) {
+        unlink(pid_path);
+        close(fd);
+    }
+    amaters_config_free(&cfg);
+    return rc;
+}
