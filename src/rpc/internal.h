@@ -41,6 +41,7 @@ enum tag_kind {
     TAG_RECV,     /* a bidi receive finished */
     TAG_CLOSE,    /* RECV_CLOSE_ON_SERVER finished */
     TAG_SHUTDOWN, /* the server finished shutting down */
+    TAG_WRITTEN,  /* a deferred write is durable: answer on this worker */
 };
 
 struct rcall;
@@ -85,6 +86,10 @@ struct amaters_rpc {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool shutdown_done;
+    /* Deferred writes wake their call's worker with a zero-op batch while
+     * wake_ok; cleared (under wake_mu) before the queues shut down. */
+    pthread_mutex_t wake_mu;
+    bool wake_ok;
 };
 
 struct rcall {
@@ -112,7 +117,7 @@ struct rcall {
     Amaters__Aql__QueryResponse *deferred_resp; /* waiting for the engine */
     int deferred_rc;             /* the engine's result */
     struct rcall *next_done;     /* completer queue link */
-    struct rtag t_new, t_done, t_send, t_recv, t_close;
+    struct rtag t_new, t_done, t_send, t_recv, t_close, t_written;
     /* ExecuteStream */
     struct amaters_cursor *cursor;
     uint64_t seq;

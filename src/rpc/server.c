@@ -65,6 +65,7 @@ static struct rcall *call_new(struct worker *w, enum method m)
     grpc_call_details_init(&c->details);
     c->t_new = (struct rtag){TAG_NEW, c};
     c->t_done = (struct rtag){TAG_DONE, c};
+    c->t_written = (struct rtag){TAG_WRITTEN, c};
     c->t_send = (struct rtag){TAG_SEND, c};
     c->t_recv = (struct rtag){TAG_RECV, c};
     c->t_close = (struct rtag){TAG_CLOSE, c};
@@ -245,6 +246,9 @@ static void dispatch(struct rtag *t, bool ok)
         break;
     case TAG_SHUTDOWN:
         return;
+    case TAG_WRITTEN:
+        rpc_deferred_finish(c); /* drops the deferred write's reference */
+        return;
     }
     rpc_call_unref(c);
 }
@@ -332,6 +336,7 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
     r->nworkers = opts->workers ? opts->workers : 1;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
+    pthread_mutex_init(&r->wake_mu, NULL);
     r->shutdown_tag = (struct rtag){TAG_SHUTDOWN, NULL};
     r->server = create_server(opts);
     r->workers = amaters_calloc(r->nworkers, sizeof *r->workers);
@@ -371,6 +376,9 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
     }
     grpc_server_start(r->server);
     r->started = true;
+    pthread_mutex_lock(&r->wake_mu);
+    r->wake_ok = true;
+    pthread_mutex_unlock(&r->wake_mu);
     if (start_workers(r)) {
         snprintf(err, errlen, "gRPC: cannot start worker threads");
         amaters_rpc_stop(r, 0);
@@ -474,7 +482,11 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
     }
     if (r->server)
         grpc_server_destroy(r->server);
-    /* after every deferred write was answered (wait_idle above) */
+    /* after every deferred write was answered (wait_idle above); a write
+     * the engine completes later still must not post to a dead queue */
+    pthread_mutex_lock(&r->wake_mu);
+    r->wake_ok = false;
+    pthread_mutex_unlock(&r->wake_mu);
     rpc_completer_stop(&r->completer);
     for (unsigned i = 0; r->workers && i < r->nworkers; i++) {
         struct worker *w = &r->workers[i];
@@ -491,6 +503,7 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
     amaters_free(r->workers);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->wake_mu);
     amaters_free(r);
     amaters_rpc_global_shutdown();
     return cancelled;

@@ -126,12 +126,25 @@ int rpc_fit_query_response(struct rcall *c,
 }
 
 /* The engine's completion of a deferred SET (engine thread): hand the
- * call to the completer so the committer can go on with the next group. */
+ * call back to its worker (or to the completer) so that the committer
+ * goes on with the next group at once. */
 static void deferred_done(void *arg, int rc)
 {
     struct rcall *c = arg;
+    struct amaters_rpc *r = c->w->rpc;
+    grpc_call_error e = GRPC_CALL_ERROR;
+
     c->deferred_rc = rc;
-    rpc_completer_push(&c->w->rpc->completer, c);
+    /* A batch of zero ops completes at once on the call's own queue: the
+     * worker that owns the call answers it, as it answers a GET, without
+     * another thread in between (measured: -20% server CPU per SET, up
+     * to +15% SETs/s). The completer is the fallback. */
+    pthread_mutex_lock(&r->wake_mu);
+    if (r->wake_ok)
+        e = grpc_call_start_batch(c->call, NULL, 0, &c->t_written, NULL);
+    pthread_mutex_unlock(&r->wake_mu);
+    if (e != GRPC_CALL_OK)
+        rpc_completer_push(&r->completer, c);
 }
 
 void rpc_deferred_finish(struct rcall *c)
