@@ -121,6 +121,7 @@ struct amaters_config {
             char *sync_mode;
             enum amaters_wal_sync_mode sync_mode_id;
             int64_t sync_interval_ms;
+            int64_t commit_spin_us;
         } wal;
         struct amaters_config_storage_compaction {
             char *strategy;

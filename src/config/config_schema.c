@@ -102,6 +102,13 @@ const struct cfg_field cfg_fields[] = {
          "interval (every sync_interval_ms) or none (left to the OS)."),
     INT("storage.wal.sync_interval_ms", storage.wal.sync_interval_ms, 100, 1,
         60000, 0, "Sync period for sync_mode = \"interval\"."),
+    INT("storage.wal.commit_spin_us", storage.wal.commit_spin_us, 300, 0,
+        10000, 0,
+        "After committing a group of a single write, the committer watches "
+        "for the next write this long (yielding the CPU) before it sleeps: "
+        "a lone client's next write starts without a thread wake-up (about "
+        "15% lower latency here) at the cost of some CPU while such a "
+        "client writes. 0 disables."),
     ENUM("storage.compaction.strategy", storage.compaction.strategy,
          "leveled", strategies, 0, "Compaction strategy of the lsm engine."),
     INT("storage.compaction.num_levels", storage.compaction.num_levels, 7, 1,

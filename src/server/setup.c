@@ -84,6 +84,7 @@ void amaters_server_engine_options(const struct amaters_config *cfg,
                     : strcmp(sm, "interval") == 0 ? AMATERS_SYNC_INTERVAL
                                                   : AMATERS_SYNC_NONE;
     eo->sync_interval_ms = (unsigned)cfg->storage.wal.sync_interval_ms;
+    eo->commit_spin_us = (unsigned)cfg->storage.wal.commit_spin_us;
     eo->compaction_style = (int)cfg->storage.compaction.strategy_id;
     eo->num_levels = (unsigned)cfg->storage.compaction.num_levels;
     eo->level_multiplier = (unsigned)cfg->storage.compaction.level_multiplier;

@@ -35,6 +35,7 @@ struct amaters_engine_options {
     size_t block_cache_size_mb;
     int sync_mode;             /* enum amaters_sync_mode */
     unsigned sync_interval_ms; /* for AMATERS_SYNC_INTERVAL */
+    unsigned commit_spin_us;   /* lsm: see storage.wal.commit_spin_us */
     /* lsm only; 0 / NULL = the engine's default */
     int compaction_style;       /* enum amaters_compaction_style */
     unsigned num_levels;        /* levels of leveled compaction */

@@ -234,6 +234,7 @@ static int lsm_open(const struct amaters_engine_options *opts,
     e->base.ops = &amaters_engine_lsm_ops;
     e->sync_mode = opts->sync_mode;
     e->sync_interval_ms = opts->sync_interval_ms;
+    e->spin_us = opts->commit_spin_us;
     rv = init_sync(e);
     if (rv != 0) {
         snprintf(err, errlen, "lsm engine: cannot create a condition");

@@ -28,6 +28,7 @@
  * sync_interval_ms, bounding what a machine crash can lose.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -282,18 +283,40 @@ static void complete_async(struct lsm_request *r)
     }
 }
 
+/* After a group of one write (a lone client), watches for the next write
+ * for up to spin_us, yielding the CPU, so that it starts without a
+ * condition-variable wake-up (which costs 25-40 us on this kind of VM).
+ * Called and returns with mu held. */
+static void spin_for_work(struct lsm_engine *e)
+{
+    uint64_t seen = atomic_load(&e->enqueued);
+    uint64_t until = amaters_now_ns() + (uint64_t)e->spin_us * 1000u;
+
+    pthread_mutex_unlock(&e->mu);
+    while (atomic_load(&e->enqueued) == seen && amaters_now_ns() < until)
+        sched_yield();
+    pthread_mutex_lock(&e->mu);
+}
+
 static void *committer_main(void *arg)
 {
     struct lsm_engine *e = arg;
+    size_t last_calls = 0;
 
     pthread_mutex_lock(&e->mu);
     for (;;) {
+        if (e->head == NULL && !e->stopping && e->spin_us > 0 &&
+            last_calls == 1)
+            spin_for_work(e);
         while (e->head == NULL && !e->stopping)
             pthread_cond_wait(&e->work_cv, &e->mu);
         if (e->head == NULL)
             break; /* stopping, and everything queued is written */
         struct lsm_request *group = queue_take(e);
         e->committing = true;
+        last_calls = 0;
+        for (struct lsm_request *q = group; q != NULL; q = q->next)
+            last_calls++;
         pthread_mutex_unlock(&e->mu);
         int rv = group_commit(e, group);
         pthread_mutex_lock(&e->mu);
@@ -445,6 +468,7 @@ int lsm_write(struct amaters_engine *base, const struct amaters_write_op *ops,
     else
         e->head = &req;
     e->tail = &req;
+    atomic_fetch_add(&e->enqueued, 1);
     pthread_cond_signal(&e->work_cv);
     while (!req.done)
         pthread_cond_wait(&e->done_cv, &e->mu);
@@ -491,6 +515,7 @@ int lsm_write_async(struct amaters_engine *base,
         pthread_cond_signal(&e->work_cv);
     }
     e->tail = req;
+    atomic_fetch_add(&e->enqueued, 1);
     pthread_mutex_unlock(&e->mu);
     return 0;
 }

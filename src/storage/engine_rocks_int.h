@@ -89,6 +89,8 @@ struct lsm_engine {
     size_t slot_cap; /* power of two, or 0 */
 
     atomic_uint_fast64_t groups; /* RocksDB writes made by the committer */
+    atomic_uint_fast64_t enqueued; /* requests ever queued (spin watch) */
+    unsigned spin_us; /* commit_spin_us; immutable after open() */
     bool committer_running;      /* open()/close() only */
 
     /* The interval syncer (sync mode "interval"). */
