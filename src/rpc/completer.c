@@ -51,6 +51,7 @@ int rpc_completer_start(struct rpc_completer *q)
         pthread_cond_destroy(&q->cv);
         return AMATERS_EINTERNAL;
     }
+    pthread_setname_np(q->thread, "amaters-answer"); /* for top -H, perf */
     q->running = true;
     return 0;
 }

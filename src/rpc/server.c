@@ -301,6 +301,8 @@ static grpc_server *create_server(const struct amaters_rpc_options *o)
 
 static int start_workers(struct amaters_rpc *r)
 {
+    char name[16];
+
     for (unsigned i = 0; i < r->nworkers; i++) {
         struct worker *w = &r->workers[i];
         for (int m = 0; m < M_COUNT; m++) {
@@ -313,6 +315,8 @@ static int start_workers(struct amaters_rpc *r)
             return AMATERS_EINTERNAL;
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
             return AMATERS_EINTERNAL;
+        snprintf(name, sizeof name, "amaters-cq%u", i % 100);
+        pthread_setname_np(w->thread, name); /* for top -H, perf */
         w->index = i + 1; /* thread started */
     }
     return 0;

@@ -483,6 +483,7 @@ int amaters_audit_open(struct amaters_audit **out,
         rv = AMATERS_EINTERNAL;
         goto fail;
     }
+    pthread_setname_np(a->thread, "amaters-audit"); /* for top -H, perf */
     *out = a;
     return 0;
 fail:

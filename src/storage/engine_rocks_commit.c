@@ -390,6 +390,7 @@ int lsm_commit_start(struct lsm_engine *e)
 {
     if (pthread_create(&e->committer, NULL, committer_main, e) != 0)
         return AMATERS_EINTERNAL;
+    pthread_setname_np(e->committer, "amaters-commit");
     e->committer_running = true;
     if (e->sync_mode != AMATERS_SYNC_INTERVAL)
         return 0;
@@ -397,6 +398,7 @@ int lsm_commit_start(struct lsm_engine *e)
         lsm_commit_stop(e);
         return AMATERS_EINTERNAL;
     }
+    pthread_setname_np(e->syncer, "amaters-walsync"); /* for top -H, perf */
     e->syncer_running = true;
     return 0;
 }
