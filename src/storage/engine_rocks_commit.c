@@ -157,12 +157,6 @@ static int group_add_op(struct lsm_engine *e, rocksdb_writebatch_t *wb,
     return 0;
 }
 
-static void put_u64le(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Group commit figures for /metrics: calls per group, and how long the
  * RocksDB write (with its WAL sync in mode "always") took. Looked up per
  * group (cheap next to an fsync); never cached across metrics resets. */
@@ -219,8 +213,7 @@ static int group_commit(struct lsm_engine *e, struct lsm_request *group)
                 goto out;
         }
     }
-    put_u64le(st, keys);
-    put_u64le(st + 8, bytes);
+    lsm_stats_encode(st, keys, bytes);
     rocksdb_writebatch_put_cf(wb, e->cf_meta, LSM_META_STATS,
                               strlen(LSM_META_STATS), (const char *)st,
                               sizeof st);

@@ -29,6 +29,16 @@
 #define LSM_META_STATS "stats" /* u64 key_count, u64 data_bytes, LE */
 #define LSM_STATS_LEN 16
 
+/* The stats record: key_count then data_bytes, little-endian u64s. */
+static inline void lsm_stats_encode(uint8_t st[LSM_STATS_LEN], uint64_t keys,
+                                    uint64_t bytes)
+{
+    for (int i = 0; i < 8; i++) {
+        st[i] = (uint8_t)(keys >> (8 * i));
+        st[8 + i] = (uint8_t)(bytes >> (8 * i));
+    }
+}
+
 /* One write() call waiting in the commit queue. Lives on the caller's
  * stack; ops are borrowed (the caller blocks until done). next, rv and
  * done are guarded by the engine's mu. */

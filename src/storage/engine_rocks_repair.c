@@ -28,12 +28,6 @@
 #include "storage/engine_rocks.h"
 #include "storage/engine_rocks_int.h"
 
-static void put_u64le(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Counts live keys and their key + value bytes by a full scan of the data
  * column family, stores the figures (synced) and publishes them. */
 static int recount(struct lsm_engine *e, uint64_t *keys, uint64_t *bytes)
@@ -64,8 +58,7 @@ static int recount(struct lsm_engine *e, uint64_t *keys, uint64_t *bytes)
     rv = lsm_error(rerr, NULL, NULL, 0);
     if (rv != 0)
         return rv;
-    put_u64le(st, *keys);
-    put_u64le(st + 8, *bytes);
+    lsm_stats_encode(st, *keys, *bytes);
     rocksdb_put_cf(e->db, e->wopts, e->cf_meta, LSM_META_STATS,
                    strlen(LSM_META_STATS), (const char *)st, sizeof st,
                    &rerr);
