@@ -335,16 +335,19 @@ int lsm_options_build(struct lsm_engine *e,
         return AMATERS_ENOMEM;
     rocksdb_block_based_options_set_filter_policy(
         e->table, rocksdb_filterpolicy_create_bloom_full(BLOOM_BITS_PER_KEY));
-    rocksdb_block_based_options_set_cache_index_and_filter_blocks(e->table,
-                                                                  1);
-    rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(
-        e->table, 1);
     if (opts->block_cache_size_mb > 0) {
         e->cache = rocksdb_cache_create_lru(opts->block_cache_size_mb << 20);
         if (e->cache == NULL)
             return AMATERS_ENOMEM;
         rocksdb_block_based_options_set_block_cache(e->table, e->cache);
+        /* index and filter blocks count against the cache; L0's stay */
+        rocksdb_block_based_options_set_cache_index_and_filter_blocks(
+            e->table, 1);
+        rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(
+            e->table, 1);
     } else {
+        /* no cache: RocksDB refuses to open when index and filter blocks
+         * are to be cached, so they stay in table-reader memory */
         rocksdb_block_based_options_set_no_block_cache(e->table, 1);
     }
     rocksdb_options_set_block_based_table_factory(o, e->table);

@@ -858,6 +858,21 @@ static void test_commit_spin(void **state)
     pthread_cond_destroy(&st.cv);
 }
 
+/* storage.block_cache_size_mb = 0 ("disables it") opens, reads and
+ * reopens: index and filter blocks are then not cached (RocksDB refuses
+ * to open when asked to cache them without a cache). */
+static void test_no_block_cache(void **state)
+{
+    struct fx *f = *state;
+
+    f->opts.block_cache_size_mb = 0;
+    open_ok(f);
+    assert_int_equal(put(f->e, "nc", "value", 5), 0);
+    assert_int_equal(f->e->ops->flush(f->e), 0);
+    reopen(f);
+    check_value(f->e, "nc", "value", 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -869,6 +884,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_async, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_spin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_block_cache, setup,
+                                        teardown),
         cmocka_unit_test(test_parse_stall),
         cmocka_unit_test_setup_teardown(test_write_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_dir_and_no_blobs, setup,
