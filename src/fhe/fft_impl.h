@@ -42,7 +42,8 @@ struct amaters_fhe_fft_kernels {
     void (*mac)(size_t m, double *acc, const double *a, const double *b);
     void (*mac2x2)(size_t m, double *acc0, double *acc1, const double *d0,
                    const double *d1, const double *ggsw);
-    void (*sub_mul_u32)(uint64_t *out, const uint32_t *row, uint64_t d,
+    /* out[t] -= d * row[t] modulo 2^32, t < len (the key switch) */
+    void (*sub_mul_u32)(uint32_t *out, const uint32_t *row, uint32_t d,
                         size_t len);
 };
 

@@ -705,13 +705,13 @@ static void mac2x2(size_t m, double *restrict acc0, double *restrict acc1,
 
 /* out[t] -= d * row[t] (wrapping; only the low 32 bits of out matter):
  * the key-switch inner loop. */
-static void sub_mul_u32(uint64_t *restrict out, const uint32_t *restrict row,
-                        uint64_t d, size_t len)
+/* 32-bit lanes throughout: twice the lanes per vector of the former
+ * 64-bit accumulator, whose upper halves were never used. */
+static void sub_mul_u32(uint32_t *restrict out, const uint32_t *restrict row,
+                        uint32_t d, size_t len)
 {
-    uint32_t d32 = (uint32_t)d;
-
     for (size_t t = 0; t < len; t++)
-        out[t] -= (uint64_t)(uint32_t)(d32 * row[t]);
+        out[t] -= d * row[t];
 }
 
 const struct amaters_fhe_fft_kernels KERN = {

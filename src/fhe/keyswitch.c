@@ -16,6 +16,8 @@ int amaters_fhe_ksk_alloc(struct amaters_fhe_ksk *ksk, size_t in_dim,
                           size_t out_dim, uint32_t base_log, uint32_t level)
 {
     memset(ksk, 0, sizeof(*ksk));
+    if (out_dim > AMATERS_FHE_KS_MAX_OUT)
+        return AMATERS_EINVAL;
     ksk->data = amaters_fhe_alloc_large(in_dim * level * (out_dim + 1) *
                                         sizeof(uint32_t));
     if (ksk->data == NULL)
@@ -88,19 +90,21 @@ void amaters_fhe_keyswitch(const struct amaters_fhe_ksk *ksk, uint64_t *out,
     uint32_t lv = ksk->level;
     const struct amaters_fhe_fft_kernels *kern = amaters_fhe_kernels_best();
     int64_t d[64];
+    uint32_t acc[AMATERS_FHE_KS_MAX_OUT + 1];
 
-    /* Accumulate modulo 2^32 in the low halves of out, then shift up. */
-    memset(out, 0, od * sizeof(uint64_t));
-    out[od] = (in[ksk->in_dim] + (UINT64_C(1) << 31)) >> 32;
+    /* Accumulate modulo 2^32 (the KSK's precision), then move the result
+     * to the top halves of the 64-bit torus elements. */
+    memset(acc, 0, od * sizeof(uint32_t));
+    acc[od] = (uint32_t)((in[ksk->in_dim] + (UINT64_C(1) << 31)) >> 32);
     for (size_t i = 0; i < ksk->in_dim; i++) {
         amaters_fhe_decompose(in[i], ksk->base_log, lv, d);
         for (uint32_t j = 0; j < lv; j++) {
             const uint32_t *k = ksk->data + (i * lv + j) * row;
 
             if (d[j] != 0)
-                kern->sub_mul_u32(out, k, (uint64_t)d[j], row);
+                kern->sub_mul_u32(acc, k, (uint32_t)d[j], row);
         }
     }
     for (size_t t = 0; t < row; t++)
-        out[t] <<= 32;
+        out[t] = (uint64_t)acc[t] << 32;
 }

@@ -21,6 +21,10 @@
 
 #include "fhe/rng.h"
 
+/* Largest output dimension (n of the small key) a KSK may have: the key
+ * switch accumulates on the stack. */
+#define AMATERS_FHE_KS_MAX_OUT 4096
+
 struct amaters_fhe_ksk {
     size_t in_dim;
     size_t out_dim;
@@ -30,7 +34,8 @@ struct amaters_fhe_ksk {
 };
 
 /* Allocates ksk's table (contents undefined); free with
- * amaters_fhe_ksk_destroy. Returns 0 or AMATERS_ENOMEM. */
+ * amaters_fhe_ksk_destroy. Returns 0, AMATERS_EINVAL when out_dim exceeds
+ * AMATERS_FHE_KS_MAX_OUT, or AMATERS_ENOMEM. */
 int amaters_fhe_ksk_alloc(struct amaters_fhe_ksk *ksk, size_t in_dim,
                           size_t out_dim, uint32_t base_log, uint32_t level);
 
