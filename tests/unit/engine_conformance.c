@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "scratch_dir.h"
 #include "core/alloc.h"
 #include "obs/metrics.h"
 #include "core/errors.h"
@@ -29,15 +30,6 @@
 static atomic_uint dir_counter;
 
 /* ---- fixture ---- */
-
-static int rm_cb(const char *path, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 void ec_open_engine(struct fixture *f)
 {
@@ -86,7 +78,7 @@ static int teardown(void **state)
     ec_close_engine(f);
     amaters_metrics_reset(); /* engines may register metrics */
     live = amaters_alloc_live();
-    nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_rmtree(f->dir);
     free(f);
     assert_int_equal(live, before);
     return 0;

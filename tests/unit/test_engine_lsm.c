@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch_dir.h"
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "core/timeutil.h"
@@ -43,15 +44,6 @@ struct fx {
     bool mounted;
     uint8_t *bufs[4]; /* test data, freed by teardown even on failure */
 };
-
-static int rm_cb(const char *path, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -81,7 +73,7 @@ static int teardown(void **state)
     live = amaters_alloc_live();
     if (f->mounted)
         umount2(f->dir, MNT_DETACH);
-    nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_rmtree(f->dir);
     for (size_t i = 0; i < sizeof f->bufs / sizeof f->bufs[0]; i++)
         free(f->bufs[i]);
     assert_int_equal(live, f->live_before);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch_dir.h"
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "obs/metrics.h"
@@ -37,15 +38,6 @@ struct fx {
     struct amaters_engine_options opts;
     long live_before;
 };
-
-static int rm_cb(const char *path, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -70,7 +62,7 @@ static int teardown(void **state)
 
     amaters_metrics_reset();
     live = amaters_alloc_live();
-    nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_rmtree(f->dir);
     free(f);
     assert_int_equal(live, before); /* nothing leaked */
     return 0;
