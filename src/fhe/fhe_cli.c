@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -238,6 +239,14 @@ static int parse_value(const char *s, const char *type, unsigned bits,
     unsigned long long x;
     int digits = isdigit((unsigned char)s[0]);
 
+    if (bits == 1 && (strcasecmp(s, "true") == 0 ||
+                      strcasecmp(s, "false") == 0)) {
+        *v = strcasecmp(s, "true") == 0;
+        return 0;
+    }
+    if (bits == 1 && !digits)
+        return cli_usage_error("value '%s' is not a bool (0, 1, true or "
+                               "false)", s);
     if (!digits && !(s[0] == '-' && isdigit((unsigned char)s[1])))
         return cli_usage_error("value '%s' is not a number (%s: 0..%llu)",
                                s, type, (unsigned long long)max);
@@ -359,6 +368,25 @@ static int cmd_decrypt(const struct cli_args *a)
     return rc;
 }
 
+/* What a ciphertext of `blocks` 2-bit blocks holds (encrypt's --type). */
+static const char *value_type_name(uint32_t blocks)
+{
+    switch (blocks) {
+    case 1:
+        return "bool";
+    case 4:
+        return "u8";
+    case 8:
+        return "u16";
+    case 16:
+        return "u32";
+    case 32:
+        return "u64";
+    default:
+        return "integer of other width";
+    }
+}
+
 static int cmd_info(const struct cli_args *a)
 {
     struct amaters_fhe_header h;
@@ -381,6 +409,9 @@ static int cmd_info(const struct cli_args *a)
                p->name, h.flags & AMATERS_FHE_FLAG_SEEDED ? "yes" : "no",
                h.count, len);
         print_hex(h.key_id, sizeof(h.key_id));
+        if (h.type == AMATERS_FHE_OBJ_BLOCK ||
+            h.type == AMATERS_FHE_OBJ_RADIX)
+            printf("value %s\n", value_type_name(h.count));
     }
     if (buf != NULL)
         amaters_free_secret(buf, len);
@@ -398,6 +429,27 @@ static const char usage_text[] =
     "       amaters-fhe bench [--threads N] [--type T]\n"
     "       amaters-fhe info FILE\n"
     "       amaters-fhe --help\n"
+    "\n"
+    "Computes on encrypted integers (TFHE, 2-bit blocks; see\n"
+    "docs/internals/fhe.md). The client key decrypts: keep it secret.\n"
+    "The server key only evaluates and may be handed to the server.\n"
+    "\n"
+    "  keygen   writes DIR/client.key (mode 0600) and DIR/server.key\n"
+    "           (compressed), creating DIR (0700); prints the key id.\n"
+    "           --seed makes the keys deterministic: tests only.\n"
+    "  encrypt  VALUE is decimal or 0x hexadecimal and must fit the type;\n"
+    "           a bool is 0, 1, true or false. Writes the ciphertext.\n"
+    "  eval     runs OP on one (not, neg) or two ciphertexts of the same\n"
+    "           type and key: arithmetic wraps modulo 2^width; eq .. ge\n"
+    "           give a bool; and / or / xor / not are bitwise on\n"
+    "           integers and logical on bools. --threads N (1..64,\n"
+    "           default 1) runs independent bootstraps in parallel.\n"
+    "  decrypt  prints the value in decimal (a bool as 0 or 1).\n"
+    "  bench    prints name=value timings: ks_pbs_ms (one key switch +\n"
+    "           bootstrap, one thread) and <op>_<type>_ms for every\n"
+    "           operation (--type restricts to one width).\n"
+    "  info     describes a key or ciphertext file (no secret).\n"
+    "\n"
     "exit status: 0 success, 1 error, 2 usage error\n";
 
 /* Options; a verb lists the ones it takes. */

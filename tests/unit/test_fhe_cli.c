@@ -204,6 +204,8 @@ static void test_end_to_end(void **state)
         {"and", "bool", "1", "0", "0\n"},
         {"or", "bool", "1", "0", "1\n"},
         {"not", "bool", "0", NULL, "1\n"},
+        {"xor", "bool", "true", "FALSE", "1\n"},
+        {"and", "bool", "True", "true", "1\n"},
     };
     char out[512];
     struct stat st;
@@ -219,6 +221,12 @@ static void test_end_to_end(void **state)
     assert_non_null(strstr(out, "type radix"));
     assert_non_null(strstr(out, "seeded yes"));
     assert_non_null(strstr(out, "bytes 168"));
+    assert_non_null(strstr(out, "value u8\n"));
+    assert_int_equal(enc("bool", "true", "b.ct"), 0);
+    assert_int_equal(RUN(out, NULL, NULL, "info", path("b.ct")), 0);
+    assert_non_null(strstr(out, "value bool\n"));
+    assert_int_equal(RUN(out, NULL, NULL, "info", path("client.key")), 0);
+    assert_null(strstr(out, "value "));
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 #ifdef AMATERS_SANITIZE
         if (i % 3 != 0)
@@ -400,6 +408,10 @@ static void test_error_messages(void **state)
          {"-1", "does not fit", "u16", "0..65535"}},
         {{"encrypt", "--key", CK, "--type", "u32", "12x"}, 2,
          {"12x", "not a number"}},
+        {{"encrypt", "--key", CK, "--type", "bool", "yes"}, 2,
+         {"yes", "not a bool", "true", "false"}},
+        {{"encrypt", "--key", CK, "--type", "u8", "true"}, 2,
+         {"true", "not a number", "u8"}},
         {{"encrypt", "--key", CK, "--type", "u9", "1"}, 2,
          {"u9", "bool", "u8", "u64"}},
         {{"bench", "--type", "u9"}, 2, {"u9", "u16"}},
