@@ -370,7 +370,7 @@ static int bench_pbs(const struct amaters_fhe_server_key *sk,
 }
 
 /* Times every operation of cli_ops on random w-bit operands (bool: the
- * boolean and / or / not) and checks each result; *errors counts
+ * boolean and / or / xor / not) and checks each result; *errors counts
  * mismatches. */
 static int bench_type(struct amaters_fhe_eval *ev,
                       struct amaters_fhe_client_key *ck,
@@ -407,7 +407,8 @@ static int bench_type(struct amaters_fhe_eval *ev,
         enum cli_opcode c = cli_ops[i].code;
         double t0;
 
-        if (w == 1 && c != OP_AND && c != OP_OR && c != OP_NOT)
+        if (w == 1 && c != OP_AND && c != OP_OR && c != OP_XOR &&
+            c != OP_NOT)
             continue;
         t0 = clock_s(CLOCK_MONOTONIC);
         rc = apply_op(ev, c, &x, &y, &cond, &res);

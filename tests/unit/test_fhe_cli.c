@@ -7,7 +7,9 @@
  * --threads) and 1 for runtime errors (missing or malformed files, wrong
  * key kind, mixed widths, ciphertext of another key), each with one
  * specific message on stderr; keygen into a directory that does not
- * exist yet; --help. The binary is found next to this test executable.
+ * exist yet; --help; bench output (one name=value line per figure and
+ * per operation of the chosen type, errors=0). The binary is found next
+ * to this test executable.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -504,6 +506,56 @@ static void test_help(void **state)
     assert_string_equal(out, "");
 }
 
+/* Value of the line "name=<number>" in out, or -1 when absent. */
+static double bench_value(const char *out, const char *name)
+{
+    char key[64];
+    const char *at;
+
+    snprintf(key, sizeof(key), "\n%s=", name);
+    at = strstr(out, key);
+    if (at == NULL)
+        return -1;
+    return strtod(at + strlen(key), NULL);
+}
+
+/* bench prints one name=value line per figure: the KS-PBS split and
+ * <op>_<type>_ms for every operation of the type, then errors=0. */
+static void test_bench(void **state)
+{
+    static const char *const bool_ops[] = {"and", "or", "xor", "not"};
+    static const char *const int_ops[] = {
+        "add", "sub", "neg", "scalar_add", "scalar_sub", "scalar_mul",
+        "mul", "eq", "ne", "lt", "le", "gt", "ge", "select", "and", "or",
+        "xor", "not", "min", "max"};
+    char out[4096], name[64];
+
+    (void)state;
+    assert_int_equal(RUN(out, NULL, NULL, "bench", "--type", "bool"), 0);
+    assert_true(bench_value(out, "ks_pbs_ms") > 0);
+    assert_true(bench_value(out, "ks_pbs_ms") >=
+                bench_value(out, "pbs_ms"));
+    assert_true(bench_value(out, "fft_pair_us") > 0);
+    assert_non_null(strstr(out, "\nerrors=0\n"));
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(name, sizeof(name), "%s_bool_ms", bool_ops[i]);
+        if (bench_value(out, name) < 0)
+            fail_msg("bench --type bool: no %s line in:\n%s", name, out);
+    }
+    assert_true(bench_value(out, "add_u8_ms") < 0);   /* only --type */
+#ifndef AMATERS_SANITIZE
+    assert_int_equal(RUN(out, NULL, NULL, "bench", "--type", "u8",
+                         "--threads", "2"), 0);
+    assert_non_null(strstr(out, "\nthreads=2\n"));
+    assert_non_null(strstr(out, "\nerrors=0\n"));
+    for (size_t i = 0; i < sizeof(int_ops) / sizeof(int_ops[0]); i++) {
+        snprintf(name, sizeof(name), "%s_u8_ms", int_ops[i]);
+        if (bench_value(out, name) < 0)
+            fail_msg("bench --type u8: no %s line in:\n%s", name, out);
+    }
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_keygen_nested),
         cmocka_unit_test(test_error_messages),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_bench),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
