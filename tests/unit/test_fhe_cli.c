@@ -524,10 +524,6 @@ static double bench_value(const char *out, const char *name)
 static void test_bench(void **state)
 {
     static const char *const bool_ops[] = {"and", "or", "xor", "not"};
-    static const char *const int_ops[] = {
-        "add", "sub", "neg", "scalar_add", "scalar_sub", "scalar_mul",
-        "mul", "eq", "ne", "lt", "le", "gt", "ge", "select", "and", "or",
-        "xor", "not", "min", "max"};
     char out[4096], name[64];
 
     (void)state;
@@ -544,6 +540,11 @@ static void test_bench(void **state)
     }
     assert_true(bench_value(out, "add_u8_ms") < 0);   /* only --type */
 #ifndef AMATERS_SANITIZE
+    static const char *const int_ops[] = {
+        "add", "sub", "neg", "scalar_add", "scalar_sub", "scalar_mul",
+        "mul", "eq", "ne", "lt", "le", "gt", "ge", "select", "and", "or",
+        "xor", "not", "min", "max"};
+
     assert_int_equal(RUN(out, NULL, NULL, "bench", "--type", "u8",
                          "--threads", "2"), 0);
     assert_non_null(strstr(out, "\nthreads=2\n"));
