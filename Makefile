@@ -2,13 +2,14 @@
 # packages first runs scripts/install-deps.sh (a no-op once they are there).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build run test unit-test integration-test asan-test \
-        fuzz clean docs crash-test
+        tsan-test fuzz clean docs crash-test
 
 all: build
 
@@ -42,6 +43,16 @@ asan-test: deps
 	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) -L unit \
 	    --output-on-failure -j$(JOBS)
 
+# Unit tests under ThreadSanitizer (not part of `make test`: ~12 min here,
+# most of it the FHE tests). tests/tsan.supp drops reports that involve
+# Debian's uninstrumented gRPC, abseil, OpenSSL and RocksDB.
+tsan-test: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DAMATERS_TSAN=ON $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j$(JOBS)
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=0" \
+	    ctest --test-dir $(TSAN_BUILD) -L unit --output-on-failure -j$(JOBS)
+
 # libFuzzer harnesses, each run for FUZZ_SECONDS (not part of `make test`).
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
@@ -64,7 +75,7 @@ docs: build
 	./$(BUILD)/src/config/amaters-config-docs > docs/configuration.md
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
 
 # Standard benchmark set (bench/run.sh): starts a server from $(BUILD) on
 # free loopback ports (lsm engine, sync always), runs amaters-bench,
