@@ -115,7 +115,12 @@ struct rcall {
     struct amaters_authz_hook hook;
     bool admitted; /* identity filled by the gate */
     Amaters__Aql__QueryResponse *deferred_resp; /* waiting for the engine */
-    int deferred_rc;             /* the engine's result */
+    /* The engine's result: stored with release by the engine thread
+     * after it is done with the call's buffers (key, value), loaded with
+     * acquire by the thread that answers, so that everything the engine
+     * did happens before the answer and the arena's release, whatever
+     * queue carried the wake-up. */
+    atomic_int deferred_rc;
     struct rcall *next_done;     /* completer queue link */
     struct rtag t_new, t_done, t_send, t_recv, t_close, t_written;
     /* ExecuteStream */

@@ -132,16 +132,20 @@ static void deferred_done(void *arg, int rc)
 {
     struct rcall *c = arg;
     struct amaters_rpc *r = c->w->rpc;
+    grpc_call *call = c->call;
     grpc_call_error e = GRPC_CALL_ERROR;
 
-    c->deferred_rc = rc;
+    /* The answering thread loads the result with acquire and may free c
+     * as soon as the wake-up below reaches it: every read of c (and of
+     * the request buffers, by the engine) comes before this store. */
+    atomic_store_explicit(&c->deferred_rc, rc, memory_order_release);
     /* A batch of zero ops completes at once on the call's own queue: the
      * worker that owns the call answers it, as it answers a GET, without
      * another thread in between (measured: -20% server CPU per SET, up
      * to +15% SETs/s). The completer is the fallback. */
     pthread_mutex_lock(&r->wake_mu);
     if (r->wake_ok)
-        e = grpc_call_start_batch(c->call, NULL, 0, &c->t_written, NULL);
+        e = grpc_call_start_batch(call, NULL, 0, &c->t_written, NULL);
     pthread_mutex_unlock(&r->wake_mu);
     if (e != GRPC_CALL_OK)
         rpc_completer_push(&r->completer, c);
@@ -150,7 +154,7 @@ static void deferred_done(void *arg, int rc)
 void rpc_deferred_finish(struct rcall *c)
 {
     Amaters__Aql__QueryResponse *resp = c->deferred_resp;
-    int rc = c->deferred_rc;
+    int rc = atomic_load_explicit(&c->deferred_rc, memory_order_acquire);
     if (rc) {
         amaters_qctx_fail(&c->qctx, rc, "set: storage: %s",
                           amaters_strerror(rc));
