@@ -67,6 +67,8 @@ struct amaters_fhe_eval {
     const struct amaters_fhe_server_key *sk;
     struct amaters_fhe_pbs_scratch *sc;
     uint64_t *small;                     /* n + 1 words */
+    uint64_t *pack;      /* AMATERS_FHE_KS_BATCH packed big-key inputs */
+    uint32_t *ks_acc;    /* AMATERS_FHE_KS_BATCH * (n + 1) words */
     struct amaters_fhe_lut *lut_clean;   /* x mod message */
     struct amaters_fhe_lut *lut_carry;   /* x / message */
     struct amaters_fhe_block tmp_a, tmp_b;
@@ -191,8 +193,12 @@ size_t amaters_fhe_eval_threads(const struct amaters_fhe_eval *ev);
 
 /* Runs n independent PBS jobs on ev's pool. No job's out may be another
  * job's input or output, nor any of ev's own temporaries; a job's out may
- * alias its own a or b. Returns 0 or AMATERS_EINVAL (parameter mismatch;
- * the other jobs still run). */
+ * alias its own a or b. Windows of up to 64 jobs: first every input is
+ * key-switched, up to AMATERS_FHE_KS_BATCH at once per thread (one pass
+ * over the KSK for all of them), then every job bootstraps; the results
+ * are bit for bit those of one amaters_fhe_block_apply_lut(2) per job.
+ * Returns 0, AMATERS_EINVAL (parameter mismatch: the window's bootstraps
+ * do not run, outputs are undefined) or AMATERS_ENOMEM. */
 int amaters_fhe_block_apply_batch(struct amaters_fhe_eval *ev,
                                   const struct amaters_fhe_pbs_job *jobs,
                                   size_t n);

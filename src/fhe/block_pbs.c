@@ -39,6 +39,15 @@ int amaters_fhe_eval_new(const struct amaters_fhe_server_key *sk,
         ev->small = amaters_malloc((p->lwe_dim + 1) * sizeof(uint64_t));
         rc = ev->small == NULL ? AMATERS_ENOMEM : 0;
     }
+    if (rc == 0) {
+        size_t big = amaters_fhe_params_big_dim(p) + 1;
+
+        ev->pack = amaters_malloc(AMATERS_FHE_KS_BATCH * big *
+                                  sizeof(uint64_t));
+        ev->ks_acc = amaters_malloc(AMATERS_FHE_KS_BATCH *
+                                    (p->lwe_dim + 1) * sizeof(uint32_t));
+        rc = ev->pack == NULL || ev->ks_acc == NULL ? AMATERS_ENOMEM : 0;
+    }
     if (rc == 0)
         rc = amaters_fhe_lut_new(p, mod_msg, &mm, &ev->lut_clean);
     if (rc == 0)
@@ -101,6 +110,8 @@ void amaters_fhe_eval_free(struct amaters_fhe_eval *ev)
     amaters_free(ev->workers);
     amaters_fhe_pbs_scratch_free(ev->sc);
     amaters_free(ev->small);
+    amaters_free(ev->pack);
+    amaters_free(ev->ks_acc);
     amaters_fhe_lut_free(ev->lut_clean);
     amaters_fhe_lut_free(ev->lut_carry);
     amaters_fhe_block_destroy(&ev->tmp_a);
@@ -181,31 +192,139 @@ int amaters_fhe_block_apply_lut2(struct amaters_fhe_eval *ev,
     return 0;
 }
 
+/* Jobs per window of a batch: phase 1 key-switches the window's inputs
+ * in chunks of up to AMATERS_FHE_KS_BATCH (one pass over the KSK per
+ * chunk), phase 2 bootstraps each job. */
+#define WINDOW 64
+
+/* One window of a batch. smalls and degs are indexed like jobs. */
 struct batch {
     struct amaters_fhe_eval *ev;
     const struct amaters_fhe_pbs_job *jobs;
+    size_t n, chunk;
+    uint64_t *smalls;    /* n * (lwe_dim + 1): key-switched inputs */
+    uint32_t *degs;      /* n: degree of each LUT input */
 };
 
-static int batch_item_cb(void *arg, size_t item, size_t worker)
+static struct amaters_fhe_eval *worker_ev(const struct batch *bt,
+                                          size_t worker)
+{
+    return bt->ev->workers != NULL ? bt->ev->workers[worker] : bt->ev;
+}
+
+/* Points *in at the big-key LWE job j's LUT reads: a's ciphertext, or
+ * a * message + b packed into ev's slot (operands cleaned first exactly
+ * as amaters_fhe_block_apply_lut2 does, so the bits are the same), and
+ * sets *deg to its degree. */
+static int job_input(struct amaters_fhe_eval *ev,
+                     const struct amaters_fhe_pbs_job *j, size_t slot,
+                     const uint64_t **in, uint32_t *deg)
+{
+    const struct amaters_fhe_params *p = j->a->params;
+    size_t dim = amaters_fhe_params_big_dim(p);
+    uint32_t mm = p->message_modulus;
+    const struct amaters_fhe_block *ca, *cb;
+    uint64_t *dst = ev->pack + slot * (dim + 1);
+    int force;
+
+    if (j->lut->params != p || (j->b != NULL && j->b->params != p))
+        return AMATERS_EINVAL;
+    if (j->b == NULL) {
+        *in = j->a->ct;
+        *deg = j->a->degree;
+        return 0;
+    }
+    force = (uint64_t)j->a->noise_level * mm + j->b->noise_level >
+            p->max_noise_level;
+    ca = clean_operand(ev, j->a, &ev->tmp_a, force);
+    cb = clean_operand(ev, j->b, &ev->tmp_b, force);
+    amaters_fhe_lwe_mul_scalar(dst, ca->ct, mm, dim);
+    amaters_fhe_lwe_add(dst, dst, cb->ct, dim);
+    *in = dst;
+    *deg = ca->degree * mm + cb->degree;
+    return 0;
+}
+
+/* Phase 1: key-switches the inputs of chunk `item` in one KSK pass. */
+static int ks_chunk_cb(void *arg, size_t item, size_t worker)
 {
     const struct batch *bt = arg;
-    const struct amaters_fhe_pbs_job *j = &bt->jobs[item];
-    struct amaters_fhe_eval *ev =
-        bt->ev->workers != NULL ? bt->ev->workers[worker] : bt->ev;
+    struct amaters_fhe_eval *ev = worker_ev(bt, worker);
+    size_t first = item * bt->chunk, row = ev->sk->ksk.out_dim + 1;
+    size_t n = bt->n - first < bt->chunk ? bt->n - first : bt->chunk;
+    const uint64_t *ins[AMATERS_FHE_KS_BATCH];
+    uint64_t *outs[AMATERS_FHE_KS_BATCH];
 
-    if (j->b != NULL)
-        return amaters_fhe_block_apply_lut2(ev, j->lut, j->a, j->b, j->out);
-    if (j->a->params != j->lut->params)
-        return AMATERS_EINVAL;
-    amaters_fhe_block_apply_lut(ev, j->lut, j->a, j->out);
+    for (size_t k = 0; k < n; k++) {
+        int rc = job_input(ev, &bt->jobs[first + k], k, &ins[k],
+                           &bt->degs[first + k]);
+
+        if (rc != 0)
+            return rc;
+        outs[k] = bt->smalls + (first + k) * row;
+    }
+    amaters_fhe_keyswitch_many(&ev->sk->ksk, outs, ins, n, ev->ks_acc);
     return 0;
+}
+
+/* Phase 2: the bootstrap of job `item`. */
+static int pbs_job_cb(void *arg, size_t item, size_t worker)
+{
+    const struct batch *bt = arg;
+    struct amaters_fhe_eval *ev = worker_ev(bt, worker);
+    const struct amaters_fhe_pbs_job *j = &bt->jobs[item];
+    size_t row = ev->sk->ksk.out_dim + 1;
+    uint32_t deg = 0;
+
+    for (uint32_t x = 0; x <= bt->degs[item] && x < j->lut->count; x++)
+        if (j->lut->table[x] > deg)
+            deg = j->lut->table[x];
+    amaters_fhe_pbs(&ev->sk->bsk, ev->sk->fft, j->out->ct,
+                    bt->smalls + item * row, j->lut->poly, ev->sc);
+    j->out->degree = deg;
+    j->out->noise_level = 1;
+    return 0;
+}
+
+static int run_window(struct amaters_fhe_eval *ev,
+                      const struct amaters_fhe_pbs_job *jobs, size_t n,
+                      uint64_t *smalls, uint32_t *degs)
+{
+    size_t threads = amaters_fhe_pool_size(ev->pool);
+    size_t chunk = (n + threads - 1) / threads;
+    struct batch bt;
+    int rc;
+
+    if (chunk > AMATERS_FHE_KS_BATCH)
+        chunk = AMATERS_FHE_KS_BATCH;
+    bt = (struct batch){ev, jobs, n, chunk, smalls, degs};
+    rc = amaters_fhe_pool_run(ev->pool, ks_chunk_cb, &bt,
+                              (n + chunk - 1) / chunk);
+    if (rc == 0)
+        rc = amaters_fhe_pool_run(ev->pool, pbs_job_cb, &bt, n);
+    return rc;
 }
 
 int amaters_fhe_block_apply_batch(struct amaters_fhe_eval *ev,
                                   const struct amaters_fhe_pbs_job *jobs,
                                   size_t n)
 {
-    struct batch bt = {ev, jobs};
+    size_t w = n < WINDOW ? n : WINDOW;
+    size_t row = ev->sk->ksk.out_dim + 1;
+    uint64_t *smalls;
+    uint32_t *degs;
+    int rc = 0;
 
-    return amaters_fhe_pool_run(ev->pool, batch_item_cb, &bt, n);
+    if (n == 0)
+        return 0;
+    smalls = amaters_malloc(w * row * sizeof(uint64_t));
+    degs = amaters_malloc(w * sizeof(uint32_t));
+    if (smalls == NULL || degs == NULL)
+        rc = AMATERS_ENOMEM;
+    for (size_t at = 0; rc == 0 && at < n; at += w)
+        rc = run_window(ev, jobs + at, n - at < w ? n - at : w, smalls,
+                        degs);
+    amaters_free(smalls);
+    amaters_free(degs);
+    return rc;
 }

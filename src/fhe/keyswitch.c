@@ -108,3 +108,41 @@ void amaters_fhe_keyswitch(const struct amaters_fhe_ksk *ksk, uint64_t *out,
     for (size_t t = 0; t < row; t++)
         out[t] = (uint64_t)acc[t] << 32;
 }
+
+void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
+                                uint64_t *const *outs,
+                                const uint64_t *const *ins, size_t n,
+                                uint32_t *scratch)
+{
+    size_t od = ksk->out_dim, row = od + 1;
+    uint32_t lv = ksk->level;
+    const struct amaters_fhe_fft_kernels *kern = amaters_fhe_kernels_best();
+    int64_t d[AMATERS_FHE_KS_BATCH][64];
+    uint32_t *acc[AMATERS_FHE_KS_BATCH];
+
+    for (size_t b = 0; b < n; b++)
+        acc[b] = scratch + b * row;
+
+    /* The same sums as amaters_fhe_keyswitch, in the same order for each
+     * ciphertext (modulo 2^32, so bit-identical in any order anyway),
+     * with the row loop outside the ciphertext loop. */
+    for (size_t b = 0; b < n; b++) {
+        memset(acc[b], 0, od * sizeof(uint32_t));
+        acc[b][od] =
+            (uint32_t)((ins[b][ksk->in_dim] + (UINT64_C(1) << 31)) >> 32);
+    }
+    for (size_t i = 0; i < ksk->in_dim; i++) {
+        for (size_t b = 0; b < n; b++)
+            amaters_fhe_decompose(ins[b][i], ksk->base_log, lv, d[b]);
+        for (uint32_t j = 0; j < lv; j++) {
+            const uint32_t *k = ksk->data + (i * lv + j) * row;
+
+            for (size_t b = 0; b < n; b++)
+                if (d[b][j] != 0)
+                    kern->sub_mul_u32(acc[b], k, (uint32_t)d[b][j], row);
+        }
+    }
+    for (size_t b = 0; b < n; b++)
+        for (size_t t = 0; t < row; t++)
+            outs[b][t] = (uint64_t)acc[b][t] << 32;
+}

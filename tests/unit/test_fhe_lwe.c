@@ -412,6 +412,58 @@ static void test_keyswitch_noise(void **state)
     amaters_fhe_client_key_free(g.ck);
 }
 
+/* amaters_fhe_keyswitch_many gives, for every batch size 1..8, exactly
+ * the words amaters_fhe_keyswitch gives for each input alone. */
+static void test_keyswitch_many(void **state)
+{
+    const struct amaters_fhe_params *p = &amaters_fhe_param_msg2_carry2;
+    enum { B = AMATERS_FHE_KS_BATCH };
+    struct glwe_fix g;
+    struct amaters_fhe_ksk ksk;
+    struct amaters_fhe_rng mask, noise;
+    size_t big, row = p->lwe_dim + 1;
+    uint64_t *in[B], *one = NULL, *many[B];
+    uint32_t *scratch;
+
+    (void)state;
+    glwe_fix_init(&g);
+    big = amaters_fhe_params_big_dim(p);
+    seed_rng(&mask, 10, 1);
+    seed_rng(&noise, 11, 2);
+    assert_int_equal(amaters_fhe_ksk_generate(&ksk, g.ck->glwe_key, big,
+                                              g.ck->lwe_key, p->lwe_dim,
+                                              p->ks_base_log, p->ks_level,
+                                              p->lwe_noise_std, &mask,
+                                              &noise), 0);
+    scratch = amaters_malloc(B * row * sizeof(uint32_t));
+    one = amaters_malloc(row * 8);
+    for (int b = 0; b < B; b++) {
+        in[b] = amaters_malloc((big + 1) * 8);
+        many[b] = amaters_malloc(row * 8);
+        assert_int_equal(amaters_fhe_encrypt_big(g.ck, (uint64_t)(b * 5 % 16)
+                                                           << 59, in[b]), 0);
+    }
+    for (size_t n = 1; n <= B; n++) {
+        amaters_fhe_keyswitch_many(&ksk, many, (const uint64_t *const *)in,
+                                   n, scratch);
+        for (size_t b = 0; b < n; b++) {
+            amaters_fhe_keyswitch(&ksk, one, in[b]);
+            if (memcmp(one, many[b], row * 8) != 0)
+                fail_msg("batch of %zu: ciphertext %zu differs", n, b);
+        }
+    }
+    for (int b = 0; b < B; b++) {
+        amaters_free(in[b]);
+        amaters_free(many[b]);
+    }
+    amaters_free(one);
+    amaters_free(scratch);
+    amaters_fhe_ksk_destroy(&ksk);
+    amaters_fhe_rng_destroy(&mask);
+    amaters_fhe_rng_destroy(&noise);
+    amaters_fhe_client_key_free(g.ck);
+}
+
 /* Every allocation of client-key creation, FFT plans and scratch may
  * fail: the call reports AMATERS_ENOMEM and leaks nothing. */
 static void test_alloc_failures(void **state)
@@ -493,6 +545,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_external_product, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_keyswitch_noise, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_keyswitch_many, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_alloc_failures, setup,
                                         teardown),
