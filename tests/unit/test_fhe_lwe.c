@@ -412,7 +412,7 @@ static void test_keyswitch_noise(void **state)
     amaters_fhe_client_key_free(g.ck);
 }
 
-/* amaters_fhe_keyswitch_many gives, for every batch size 1..8, exactly
+/* amaters_fhe_keyswitch_many gives, for every batch size 1..16, exactly
  * the words amaters_fhe_keyswitch gives for each input alone. */
 static void test_keyswitch_many(void **state)
 {
