@@ -95,7 +95,7 @@ bench: build
 # amaters-fhe-pairs, which journals each result to FHE_JOURNAL and
 # continues where it stopped when rerun (kill -9 safe; pause with kill
 # -STOP / -CONT), then prints the table of done / failed items. At the
-# full counts this is ~22 CPU hours on 2 cores; e.g.
+# full counts this is ~37 CPU hours (~19 h on 2 cores); e.g.
 # `make fhe-test-full FHE_PAIRS=20 FHE_PFAIL_RUNS=1000` for a shorter pass
 # (another pair count needs another FHE_JOURNAL).
 FHE_PAIRS ?= 2000
