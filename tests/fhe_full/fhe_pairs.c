@@ -146,20 +146,22 @@ static void *worker_main(void *arg)
 }
 
 /* Rough single-thread cost in ms of one item of a group no item of which
- * has been measured yet (15 ms per PBS; see docs/internals/fhe.md). */
+ * has been measured yet (14 ms per PBS, PBS counts of n blocks: mul
+ * 1.75 n^2, scalar mul by a random scalar 0.63 n^2; see
+ * docs/internals/fhe.md). */
 static double guess_ms(enum fhe_op op, unsigned w)
 {
     double n = w == 1 ? 1 : w / 2.0;
 
     switch (op) {
     case NOT: return 0.1;
-    case MUL: return 15 * 1.9 * n * n;
-    case SMUL: return 15 * 0.8 * n * n;
-    case MIN: case MAX: return 15 * 3.5 * n;
-    case AND: case OR: case XOR: return 15 * n;
+    case MUL: return 14 * 1.75 * n * n;
+    case SMUL: return 14 * 0.63 * n * n;
+    case MIN: case MAX: return 14 * 3.5 * n;
+    case AND: case OR: case XOR: return 14 * n;
     case EQ: case NE: case LT: case LE: case GT: case GE:
-        return 15 * 1.3 * n;
-    default: return 15 * 2 * n;
+        return 14 * 1.3 * n;
+    default: return 14 * 2 * n;
     }
 }
 
