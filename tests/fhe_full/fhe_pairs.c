@@ -157,7 +157,7 @@ static double guess_ms(enum fhe_op op, unsigned w)
     case NOT: return 0.1;
     case MUL: return 14 * 1.75 * n * n;
     case SMUL: return 14 * 0.63 * n * n;
-    case MIN: case MAX: return 14 * 3.5 * n;
+    case MIN: case MAX: return 14 * 2.4 * n;
     case AND: case OR: case XOR: return 14 * n;
     case EQ: case NE: case LT: case LE: case GT: case GE:
         return 14 * 1.3 * n;
