@@ -119,21 +119,38 @@ void amaters_fhe_eval_free(struct amaters_fhe_eval *ev)
     amaters_free(ev);
 }
 
+/* Degree of lut's output for inputs of degree deg: its largest value on
+ * [0, deg]. */
+static uint32_t lut_degree(const struct amaters_fhe_lut *lut, uint32_t deg)
+{
+    uint32_t out = 0;
+
+    for (uint32_t x = 0; x <= deg && x < lut->count; x++)
+        if (lut->table[x] > out)
+            out = lut->table[x];
+    return out;
+}
+
+/* out = lut applied to the big-key LWE in (of degree deg): key switch,
+ * PBS, bookkeeping. in may be out->ct. */
+static void apply_lut_ct(struct amaters_fhe_eval *ev,
+                         const struct amaters_fhe_lut *lut,
+                         const uint64_t *in, uint32_t deg,
+                         struct amaters_fhe_block *out)
+{
+    amaters_fhe_keyswitch(&ev->sk->ksk, ev->small, in);
+    amaters_fhe_pbs(&ev->sk->bsk, ev->sk->fft, out->ct, ev->small,
+                    lut->poly, ev->sc);
+    out->degree = lut_degree(lut, deg);
+    out->noise_level = 1;
+}
+
 void amaters_fhe_block_apply_lut(struct amaters_fhe_eval *ev,
                                  const struct amaters_fhe_lut *lut,
                                  const struct amaters_fhe_block *in,
                                  struct amaters_fhe_block *out)
 {
-    uint32_t deg = 0;
-
-    for (uint32_t x = 0; x <= in->degree && x < lut->count; x++)
-        if (lut->table[x] > deg)
-            deg = lut->table[x];
-    amaters_fhe_keyswitch(&ev->sk->ksk, ev->small, in->ct);
-    amaters_fhe_pbs(&ev->sk->bsk, ev->sk->fft, out->ct, ev->small,
-                    lut->poly, ev->sc);
-    out->degree = deg;
-    out->noise_level = 1;
+    apply_lut_ct(ev, lut, in->ct, in->degree, out);
 }
 
 int amaters_fhe_block_clean(struct amaters_fhe_eval *ev,
@@ -164,34 +181,6 @@ clean_operand(struct amaters_fhe_eval *ev, const struct amaters_fhe_block *src,
     return tmp;
 }
 
-int amaters_fhe_block_apply_lut2(struct amaters_fhe_eval *ev,
-                                 const struct amaters_fhe_lut *lut,
-                                 const struct amaters_fhe_block *a,
-                                 const struct amaters_fhe_block *b,
-                                 struct amaters_fhe_block *out)
-{
-    const struct amaters_fhe_params *p = a->params;
-    uint32_t mm = p->message_modulus;
-    const struct amaters_fhe_block *ca, *cb;
-    size_t dim = amaters_fhe_params_big_dim(p);
-    int force;
-
-    if (b->params != p || lut->params != p)
-        return AMATERS_EINVAL;
-    /* Packed = a * mm + b; its noise level a * mm + b must fit the budget
-     * (clean operands have level 1: mm + 1 = 5 for the default set). */
-    force = (uint64_t)a->noise_level * mm + b->noise_level >
-            p->max_noise_level;
-    ca = clean_operand(ev, a, &ev->tmp_a, force);
-    cb = clean_operand(ev, b, &ev->tmp_b, force);
-    amaters_fhe_lwe_mul_scalar(ev->tmp_a.ct, ca->ct, mm, dim);
-    amaters_fhe_lwe_add(ev->tmp_a.ct, ev->tmp_a.ct, cb->ct, dim);
-    ev->tmp_a.degree = ca->degree * mm + cb->degree;
-    ev->tmp_a.noise_level = ca->noise_level * mm + cb->noise_level;
-    amaters_fhe_block_apply_lut(ev, lut, &ev->tmp_a, out);
-    return 0;
-}
-
 /* Jobs per window of a batch: phase 1 key-switches the window's inputs
  * in chunks of up to AMATERS_FHE_KS_BATCH (one pass over the KSK per
  * chunk), phase 2 bootstraps each job. */
@@ -213,9 +202,11 @@ static struct amaters_fhe_eval *worker_ev(const struct batch *bt,
 }
 
 /* Points *in at the big-key LWE job j's LUT reads: a's ciphertext, or
- * a * message + b packed into ev's slot (operands cleaned first exactly
- * as amaters_fhe_block_apply_lut2 does, so the bits are the same), and
- * sets *deg to its degree. */
+ * a * message + b packed into ev's pack slot, and sets *deg to its
+ * degree. The packed noise level a * message + b must fit the budget
+ * (clean operands have level 1: message + 1 = 5 for the default set),
+ * else both operands are cleaned first; so are operands of degree beyond
+ * the message space. */
 static int job_input(struct amaters_fhe_eval *ev,
                      const struct amaters_fhe_pbs_job *j, size_t slot,
                      const uint64_t **in, uint32_t *deg)
@@ -243,6 +234,22 @@ static int job_input(struct amaters_fhe_eval *ev,
     *in = dst;
     *deg = ca->degree * mm + cb->degree;
     return 0;
+}
+
+int amaters_fhe_block_apply_lut2(struct amaters_fhe_eval *ev,
+                                 const struct amaters_fhe_lut *lut,
+                                 const struct amaters_fhe_block *a,
+                                 const struct amaters_fhe_block *b,
+                                 struct amaters_fhe_block *out)
+{
+    struct amaters_fhe_pbs_job j = {lut, a, b, out};
+    const uint64_t *in = NULL;
+    uint32_t deg = 0;
+    int rc = job_input(ev, &j, 0, &in, &deg);
+
+    if (rc == 0)
+        apply_lut_ct(ev, lut, in, deg, out);
+    return rc;
 }
 
 /* Phase 1: key-switches the inputs of chunk `item` in one KSK pass. */
@@ -274,14 +281,10 @@ static int pbs_job_cb(void *arg, size_t item, size_t worker)
     struct amaters_fhe_eval *ev = worker_ev(bt, worker);
     const struct amaters_fhe_pbs_job *j = &bt->jobs[item];
     size_t row = ev->sk->ksk.out_dim + 1;
-    uint32_t deg = 0;
 
-    for (uint32_t x = 0; x <= bt->degs[item] && x < j->lut->count; x++)
-        if (j->lut->table[x] > deg)
-            deg = j->lut->table[x];
     amaters_fhe_pbs(&ev->sk->bsk, ev->sk->fft, j->out->ct,
                     bt->smalls + item * row, j->lut->poly, ev->sc);
-    j->out->degree = deg;
+    j->out->degree = lut_degree(j->lut, bt->degs[item]);
     j->out->noise_level = 1;
     return 0;
 }

@@ -83,32 +83,6 @@ void amaters_fhe_ksk_destroy(struct amaters_fhe_ksk *ksk)
     memset(ksk, 0, sizeof(*ksk));
 }
 
-void amaters_fhe_keyswitch(const struct amaters_fhe_ksk *ksk, uint64_t *out,
-                           const uint64_t *in)
-{
-    size_t od = ksk->out_dim, row = od + 1;
-    uint32_t lv = ksk->level;
-    const struct amaters_fhe_fft_kernels *kern = amaters_fhe_kernels_best();
-    int64_t d[64];
-    uint32_t acc[AMATERS_FHE_KS_MAX_OUT + 1];
-
-    /* Accumulate modulo 2^32 (the KSK's precision), then move the result
-     * to the top halves of the 64-bit torus elements. */
-    memset(acc, 0, od * sizeof(uint32_t));
-    acc[od] = (uint32_t)((in[ksk->in_dim] + (UINT64_C(1) << 31)) >> 32);
-    for (size_t i = 0; i < ksk->in_dim; i++) {
-        amaters_fhe_decompose(in[i], ksk->base_log, lv, d);
-        for (uint32_t j = 0; j < lv; j++) {
-            const uint32_t *k = ksk->data + (i * lv + j) * row;
-
-            if (d[j] != 0)
-                kern->sub_mul_u32(acc, k, (uint32_t)d[j], row);
-        }
-    }
-    for (size_t t = 0; t < row; t++)
-        out[t] = (uint64_t)acc[t] << 32;
-}
-
 void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
                                 uint64_t *const *outs,
                                 const uint64_t *const *ins, size_t n,
@@ -123,9 +97,9 @@ void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
     for (size_t b = 0; b < n; b++)
         acc[b] = scratch + b * row;
 
-    /* The same sums as amaters_fhe_keyswitch, in the same order for each
-     * ciphertext (modulo 2^32, so bit-identical in any order anyway),
-     * with the row loop outside the ciphertext loop. */
+    /* Accumulate modulo 2^32 (the KSK's precision), then move the results
+     * to the top halves of the 64-bit torus elements. The row loop is
+     * outside the ciphertext loop: each row is read once for all n. */
     for (size_t b = 0; b < n; b++) {
         memset(acc[b], 0, od * sizeof(uint32_t));
         acc[b][od] =
@@ -145,4 +119,12 @@ void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
     for (size_t b = 0; b < n; b++)
         for (size_t t = 0; t < row; t++)
             outs[b][t] = (uint64_t)acc[b][t] << 32;
+}
+
+void amaters_fhe_keyswitch(const struct amaters_fhe_ksk *ksk, uint64_t *out,
+                           const uint64_t *in)
+{
+    uint32_t acc[AMATERS_FHE_KS_MAX_OUT + 1];
+
+    amaters_fhe_keyswitch_many(ksk, &out, &in, 1, acc);
 }

@@ -110,7 +110,7 @@ static int col_ready(const struct cols *c, size_t k)
  * order). Each group is summed into its first term; the group heads go to
  * heads[] in creation order; returns their number. Scalar-mul terms of
  * level 3 / 2 / 1 (degree 9 / 6 / 3) pack as 3+2, 3+1+1, 2+2+1 instead
- * of whatever pairs happen to be adjacent (-19 % PBS for a random u64
+ * of whatever pairs happen to be adjacent (-10 % PBS for a random u64
  * scalar). When every term has level 1 and degree < message (products
  * and reduced digits), groups take five terms in order, as before. */
 static size_t group_terms(struct amaters_fhe_block **t, size_t cnt,
