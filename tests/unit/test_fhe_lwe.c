@@ -362,6 +362,25 @@ static void test_external_product(void **state)
     amaters_fhe_client_key_free(g.ck);
 }
 
+/* Generates g's big -> small KSK from two seeded streams. */
+static void ksk_fix_init(const struct glwe_fix *g, struct amaters_fhe_ksk *ksk,
+                         uint8_t mask_seed, uint8_t noise_seed)
+{
+    const struct amaters_fhe_params *p = &amaters_fhe_param_msg2_carry2;
+    struct amaters_fhe_rng mask, noise;
+
+    seed_rng(&mask, mask_seed, 1);
+    seed_rng(&noise, noise_seed, 2);
+    assert_int_equal(amaters_fhe_ksk_generate(ksk, g->ck->glwe_key,
+                                              amaters_fhe_params_big_dim(p),
+                                              g->ck->lwe_key, p->lwe_dim,
+                                              p->ks_base_log, p->ks_level,
+                                              p->lwe_noise_std, &mask,
+                                              &noise), 0);
+    amaters_fhe_rng_destroy(&mask);
+    amaters_fhe_rng_destroy(&noise);
+}
+
 /* Key switch big -> small key keeps every 4-bit plaintext; the added
  * noise variance is within 2x of the model. */
 static void test_keyswitch_noise(void **state)
@@ -369,7 +388,6 @@ static void test_keyswitch_noise(void **state)
     const struct amaters_fhe_params *p = &amaters_fhe_param_msg2_carry2;
     struct glwe_fix g;
     struct amaters_fhe_ksk ksk;
-    struct amaters_fhe_rng mask, noise;
     size_t big;
     uint64_t *in, *out;
     const int count = 400 / REDUCE;
@@ -378,13 +396,7 @@ static void test_keyswitch_noise(void **state)
     (void)state;
     glwe_fix_init(&g);
     big = amaters_fhe_params_big_dim(p);
-    seed_rng(&mask, 8, 1);
-    seed_rng(&noise, 9, 2);
-    assert_int_equal(amaters_fhe_ksk_generate(&ksk, g.ck->glwe_key, big,
-                                              g.ck->lwe_key, p->lwe_dim,
-                                              p->ks_base_log, p->ks_level,
-                                              p->lwe_noise_std, &mask,
-                                              &noise), 0);
+    ksk_fix_init(&g, &ksk, 8, 9);
     in = amaters_malloc((big + 1) * 8);
     out = amaters_malloc((p->lwe_dim + 1) * 8);
     for (int i = 0; i < count; i++) {
@@ -407,8 +419,6 @@ static void test_keyswitch_noise(void **state)
     amaters_free(in);
     amaters_free(out);
     amaters_fhe_ksk_destroy(&ksk);
-    amaters_fhe_rng_destroy(&mask);
-    amaters_fhe_rng_destroy(&noise);
     amaters_fhe_client_key_free(g.ck);
 }
 
@@ -420,7 +430,6 @@ static void test_keyswitch_many(void **state)
     enum { B = AMATERS_FHE_KS_BATCH };
     struct glwe_fix g;
     struct amaters_fhe_ksk ksk;
-    struct amaters_fhe_rng mask, noise;
     size_t big, row = p->lwe_dim + 1;
     uint64_t *in[B], *one = NULL, *many[B];
     uint32_t *scratch;
@@ -428,13 +437,7 @@ static void test_keyswitch_many(void **state)
     (void)state;
     glwe_fix_init(&g);
     big = amaters_fhe_params_big_dim(p);
-    seed_rng(&mask, 10, 1);
-    seed_rng(&noise, 11, 2);
-    assert_int_equal(amaters_fhe_ksk_generate(&ksk, g.ck->glwe_key, big,
-                                              g.ck->lwe_key, p->lwe_dim,
-                                              p->ks_base_log, p->ks_level,
-                                              p->lwe_noise_std, &mask,
-                                              &noise), 0);
+    ksk_fix_init(&g, &ksk, 10, 11);
     scratch = amaters_malloc(B * row * sizeof(uint32_t));
     one = amaters_malloc(row * 8);
     for (int b = 0; b < B; b++) {
@@ -459,8 +462,6 @@ static void test_keyswitch_many(void **state)
     amaters_free(one);
     amaters_free(scratch);
     amaters_fhe_ksk_destroy(&ksk);
-    amaters_fhe_rng_destroy(&mask);
-    amaters_fhe_rng_destroy(&noise);
     amaters_fhe_client_key_free(g.ck);
 }
 
