@@ -406,7 +406,13 @@ static int cmd_info(const struct cli_args *a)
                : h.type == AMATERS_FHE_OBJ_RADIX ? "radix"
                : h.type == AMATERS_FHE_OBJ_SERVER_KEY ? "server-key"
                                                       : "client-key",
-               p->name, h.flags & AMATERS_FHE_FLAG_SEEDED ? "yes" : "no",
+               p->name,
+               /* a server key is always stored compressed: its public
+                * masks are re-expanded from the seed it carries */
+               (h.flags & AMATERS_FHE_FLAG_SEEDED) != 0 ||
+                       h.type == AMATERS_FHE_OBJ_SERVER_KEY
+                   ? "yes"
+                   : "no",
                h.count, len);
         print_hex(h.key_id, sizeof(h.key_id));
         if (h.type == AMATERS_FHE_OBJ_BLOCK ||

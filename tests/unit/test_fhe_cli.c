@@ -229,6 +229,10 @@ static void test_end_to_end(void **state)
     assert_non_null(strstr(out, "value bool\n"));
     assert_int_equal(RUN(out, NULL, NULL, "info", path("client.key")), 0);
     assert_null(strstr(out, "value "));
+    assert_non_null(strstr(out, "type client-key\n"));
+    assert_int_equal(RUN(out, NULL, NULL, "info", path("server.key")), 0);
+    assert_non_null(strstr(out, "type server-key\n"));
+    assert_non_null(strstr(out, "seeded yes\n"));       /* compressed */
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 #ifdef AMATERS_SANITIZE
         if (i % 3 != 0)
