@@ -3,6 +3,7 @@
  */
 #include "core/timeutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -16,6 +17,14 @@ uint64_t amaters_now_ns(void)
 uint64_t amaters_now_ms(void)
 {
     return amaters_now_ns() / 1000000ull;
+}
+
+void amaters_sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 int64_t amaters_unix_seconds(void)

@@ -12,6 +12,9 @@
 uint64_t amaters_now_ns(void);
 uint64_t amaters_now_ms(void);
 
+/* Sleeps ms milliseconds (resumes after signal interruptions). */
+void amaters_sleep_ms(uint64_t ms);
+
 /* Wall clock, unix seconds and nanoseconds. */
 int64_t amaters_unix_seconds(void);
 uint64_t amaters_unix_ns(void);

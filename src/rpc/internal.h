@@ -81,6 +81,10 @@ struct amaters_rpc {
     uint64_t started_ns;
     atomic_long active;
     atomic_bool stopping;
+    /* Deferred SETs handed to the engine and not yet completed by it:
+     * their completion (engine thread) uses this structure, so
+     * amaters_rpc_stop waits for 0 before freeing it. */
+    atomic_long deferred;
     /* shutdown notification */
     struct rtag shutdown_tag;
     pthread_mutex_t mu;

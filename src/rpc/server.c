@@ -456,6 +456,30 @@ static void wait_idle(struct amaters_rpc *r, uint64_t timeout_ms)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* Waits until the engine has completed every deferred write (polling:
+ * the completion's last access to r is the counter itself). */
+static void wait_deferred(struct amaters_rpc *r)
+{
+    uint64_t t0 = amaters_now_ms();
+    bool said = false;
+
+    while (atomic_load(&r->deferred) != 0) {
+        if (!said && amaters_now_ms() - t0 >= 1000) {
+            amaters_log(AMATERS_LOG_WARN, "rpc",
+                        "shutdown: waiting for %ld write(s) still with the "
+                        "storage engine",
+                        (long)atomic_load(&r->deferred));
+            said = true;
+        }
+        amaters_sleep_ms(2);
+    }
+    if (said)
+        amaters_log(AMATERS_LOG_INFO, "rpc",
+                    "shutdown: the storage engine completed every write "
+                    "after %llu ms",
+                    (unsigned long long)(amaters_now_ms() - t0));
+}
+
 long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
 {
     long cancelled = 0;
@@ -476,14 +500,19 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
             grpc_server_cancel_all_calls(r->server);
             wait_shutdown(r, 5000, false);
         }
-        /* Calls whose write is still with the engine finish from its
-         * thread: let them, before the queues go away. */
-        wait_idle(r, 10000);
     } else if (r->server && r->started) {
         grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,
                                         &r->shutdown_tag);
         grpc_server_cancel_all_calls(r->server);
     }
+    /* A write still with the engine completes on the engine's thread and
+     * uses r and its queues: wait for all of them, without a bound (the
+     * engine completes every write it accepted, with an error if it
+     * fails; a disk that never answers is what `stop --force` is for),
+     * then let the workers answer them before the queues go away. */
+    wait_deferred(r);
+    if (r->server && threads)
+        wait_idle(r, 10000);
     if (r->server)
         grpc_server_destroy(r->server);
     /* after every deferred write was answered (wait_idle above); a write

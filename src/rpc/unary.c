@@ -149,6 +149,8 @@ static void deferred_done(void *arg, int rc)
     pthread_mutex_unlock(&r->wake_mu);
     if (e != GRPC_CALL_OK)
         rpc_completer_push(&r->completer, c);
+    /* last access to r: amaters_rpc_stop may free it once this is 0 */
+    atomic_fetch_sub(&r->deferred, 1);
 }
 
 void rpc_deferred_finish(struct rcall *c)
@@ -191,10 +193,12 @@ static void do_query(struct rcall *c)
          * thread must not touch the call after a successful hand-over. */
         c->deferred_resp = resp;
         atomic_fetch_add(&c->refs, 1);
+        atomic_fetch_add(&c->w->rpc->deferred, 1);
         rc = amaters_exec_write_deferred(c->w->rpc->exec, &c->qctx,
                                          deferred_done, c);
         if (rc == 0)
             return;
+        atomic_fetch_sub(&c->w->rpc->deferred, 1);
         atomic_fetch_sub(&c->refs, 1);
         amaters_qctx_fail(&c->qctx, rc, "set: storage: %s",
                           amaters_strerror(rc));

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -24,6 +25,19 @@
 #include "core/errors.h"
 #include "storage/engine_rocks.h"
 #include "storage/engine_rocks_int.h"
+
+/* AMATERS_TEST_COMMIT_DELAY_MS: see engine_rocks_int.h (tests only). */
+static unsigned test_commit_delay_ms(void)
+{
+    const char *v = getenv("AMATERS_TEST_COMMIT_DELAY_MS");
+    char *end = NULL;
+    unsigned long ms;
+
+    if (v == NULL || *v < '0' || *v > '9')
+        return 0;
+    ms = strtoul(v, &end, 10);
+    return *end == '\0' && ms <= 600000 ? (unsigned)ms : 0;
+}
 
 /* Owned by one thread at a time (the caller's). */
 struct lsm_iter {
@@ -235,6 +249,7 @@ static int lsm_open(const struct amaters_engine_options *opts,
     e->sync_mode = opts->sync_mode;
     e->sync_interval_ms = opts->sync_interval_ms;
     e->spin_us = opts->commit_spin_us;
+    e->test_delay_ms = test_commit_delay_ms();
     rv = init_sync(e);
     if (rv != 0) {
         snprintf(err, errlen, "lsm engine: cannot create a condition");

@@ -311,6 +311,8 @@ static void *committer_main(void *arg)
         for (struct lsm_request *q = group; q != NULL; q = q->next)
             last_calls++;
         pthread_mutex_unlock(&e->mu);
+        if (e->test_delay_ms > 0)
+            amaters_sleep_ms(e->test_delay_ms);
         int rv = group_commit(e, group);
         pthread_mutex_lock(&e->mu);
         struct lsm_request *async_head = NULL, *async_tail = NULL;

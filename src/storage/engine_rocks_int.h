@@ -101,6 +101,10 @@ struct lsm_engine {
     atomic_uint_fast64_t groups; /* RocksDB writes made by the committer */
     atomic_uint_fast64_t enqueued; /* requests ever queued (spin watch) */
     unsigned spin_us; /* commit_spin_us; immutable after open() */
+    /* Fault injection for tests only: AMATERS_TEST_COMMIT_DELAY_MS in the
+     * environment at open() delays every commit group by that much (a
+     * stalled disk). 0 normally; immutable after open(). */
+    unsigned test_delay_ms;
     bool committer_running;      /* open()/close() only */
 
     /* The interval syncer (sync mode "interval"). */

@@ -779,3 +779,57 @@ def test_stop_with_stale_pid_file(make_server):
     r = run_cli(s.args("status", "--format", "json")[1:], timeout=30)
     assert r.returncode == 1
     assert json.loads(r.stdout)["running"] is False
+
+
+# --------------------------------------------------------------------------
+# shutdown while the disk stalls
+
+
+def _active_calls(s):
+    st, body, _ = http_get(s.http_port, "/metrics")
+    assert st == 200
+    m = re.search(rb"^amaters_grpc_active_calls (\d+)", body, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_shutdown_waits_for_writes_still_with_a_stalled_disk(make_server):
+    """A SET whose commit is stuck in the engine (fault injection: every
+    commit group waits 12 s, longer than the drain and the 10 s answer
+    grace) when SIGTERM arrives: the server cancels the call after the
+    drain timeout, then waits for the engine, says so, and exits cleanly
+    (before the fix it freed the RPC layer the completion then used). The
+    write completed, so a restart sees it."""
+    delay_s = 12
+    conf = ("[server]\nshutdown_timeout_secs = 1\n"
+            "[storage]\nengine = \"lsm\"\n"
+            "[storage.wal]\nsync_mode = \"always\"\n")
+    s = make_server(conf, env={
+        "AMATERS_TEST_COMMIT_DELAY_MS": str(delay_s * 1000)})
+    c = unique()
+    outcome = {}
+
+    def writer():
+        try:
+            outcome["resp"] = s.client().set(c, b"k", b"stalled write")
+        except grpc.RpcError as e:
+            outcome["code"] = e.code()
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    assert wait_until(lambda: _active_calls(s) >= 1, timeout=10), \
+        "the SET never reached the server"
+    t0 = time.monotonic()
+    s.signal(signal.SIGTERM)
+    rc = s.proc.wait(timeout=delay_s + 30)
+    took = time.monotonic() - t0
+    t.join(timeout=10)
+    log = s.log()
+    assert rc == 0, log
+    assert "waiting for 1 write(s) still with the storage engine" in log, log
+    assert "the storage engine completed every write" in log, log
+    assert took >= delay_s - 2, took      # it really waited for the disk
+    s.stop()
+    s.env.pop("AMATERS_TEST_COMMIT_DELAY_MS")
+    s.start()
+    got = s.client().get(c, b"k")
+    assert single_value(got).data == b"stalled write"
