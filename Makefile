@@ -50,7 +50,7 @@ tsan-test: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	    -DAMATERS_TSAN=ON $(CMAKE_ARGS)
 	cmake --build $(TSAN_BUILD) -j$(JOBS)
-	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=0" \
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp second_deadlock_stack=1" \
 	    ctest --test-dir $(TSAN_BUILD) -L unit --output-on-failure -j$(JOBS)
 
 # libFuzzer harnesses, each run for FUZZ_SECONDS (not part of `make test`).

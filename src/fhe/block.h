@@ -182,7 +182,9 @@ void amaters_fhe_eval_free(struct amaters_fhe_eval *ev);
 
 /* Same with a pool of nthreads threads (the caller plus nthreads - 1
  * workers, 1 <= nthreads <= AMATERS_FHE_POOL_MAX); every worker gets its
- * own scratch (about 150 KiB). amaters_fhe_eval_free joins the workers.
+ * own scratch (about 460 KiB: PBS accumulators and Fourier buffers, and
+ * the batched key switch's 16 packed inputs and accumulators).
+ * amaters_fhe_eval_free joins the workers.
  * Returns 0, AMATERS_EINVAL, AMATERS_ENOMEM or AMATERS_EINTERNAL. */
 int amaters_fhe_eval_new_threads(const struct amaters_fhe_server_key *sk,
                                  size_t nthreads,
@@ -197,8 +199,10 @@ size_t amaters_fhe_eval_threads(const struct amaters_fhe_eval *ev);
  * key-switched, up to AMATERS_FHE_KS_BATCH at once per thread (one pass
  * over the KSK for all of them), then every job bootstraps; the results
  * are bit for bit those of one amaters_fhe_block_apply_lut(2) per job.
- * Returns 0, AMATERS_EINVAL (parameter mismatch: the window's bootstraps
- * do not run, outputs are undefined) or AMATERS_ENOMEM. */
+ * Each call also allocates ~420 KiB for the key-switched inputs of a
+ * window. Returns 0, AMATERS_EINVAL (parameter mismatch) or
+ * AMATERS_ENOMEM; after an error the outputs of the failing window and of
+ * every later one are not written (earlier windows' are). */
 int amaters_fhe_block_apply_batch(struct amaters_fhe_eval *ev,
                                   const struct amaters_fhe_pbs_job *jobs,
                                   size_t n);
@@ -212,7 +216,8 @@ void amaters_fhe_block_apply_lut(struct amaters_fhe_eval *ev,
 
 /* out = fn(a mod message, b mod message) for a bivariate lut. Operands
  * whose carries are not known clean are cleaned first (one more PBS each,
- * a and b are left unchanged). Returns 0 or AMATERS_ENOMEM. */
+ * a and b are left unchanged). out may be a or b. Returns 0 or
+ * AMATERS_EINVAL (parameter sets differ). */
 int amaters_fhe_block_apply_lut2(struct amaters_fhe_eval *ev,
                                  const struct amaters_fhe_lut *lut,
                                  const struct amaters_fhe_block *a,

@@ -83,10 +83,10 @@ void amaters_fhe_ksk_destroy(struct amaters_fhe_ksk *ksk)
     memset(ksk, 0, sizeof(*ksk));
 }
 
-void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
-                                uint64_t *const *outs,
-                                const uint64_t *const *ins, size_t n,
-                                uint32_t *scratch)
+/* One pass over the KSK for n <= AMATERS_FHE_KS_BATCH ciphertexts. */
+static void keyswitch_pass(const struct amaters_fhe_ksk *ksk,
+                           uint64_t *const *outs, const uint64_t *const *ins,
+                           size_t n, uint32_t *scratch)
 {
     size_t od = ksk->out_dim, row = od + 1;
     uint32_t lv = ksk->level;
@@ -119,6 +119,18 @@ void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
     for (size_t b = 0; b < n; b++)
         for (size_t t = 0; t < row; t++)
             outs[b][t] = (uint64_t)acc[b][t] << 32;
+}
+
+void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
+                                uint64_t *const *outs,
+                                const uint64_t *const *ins, size_t n,
+                                uint32_t *scratch)
+{
+    for (size_t at = 0; at < n; at += AMATERS_FHE_KS_BATCH)
+        keyswitch_pass(ksk, outs + at, ins + at,
+                       n - at < AMATERS_FHE_KS_BATCH ? n - at
+                                                     : AMATERS_FHE_KS_BATCH,
+                       scratch);
 }
 
 void amaters_fhe_keyswitch(const struct amaters_fhe_ksk *ksk, uint64_t *out,

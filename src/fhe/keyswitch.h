@@ -65,12 +65,13 @@ void amaters_fhe_keyswitch(const struct amaters_fhe_ksk *ksk, uint64_t *out,
 /* Most ciphertexts amaters_fhe_keyswitch_many switches in one pass. */
 #define AMATERS_FHE_KS_BATCH 16
 
-/* outs[b] = amaters_fhe_keyswitch(ksk, ins[b]) for b < n (1 <= n <=
- * AMATERS_FHE_KS_BATCH), bit for bit, reading each KSK row once for all
- * n: the single switch streams the 34 MB table from memory (1.8 ms, 0.55
- * ms when it is cached); 16 at once cost ~0.72 ms each, 8 ~0.84 ms.
- * scratch: n * (out_dim + 1) words owned by the caller (one per thread).
- * No output may alias an input of another index. */
+/* outs[b] = amaters_fhe_keyswitch(ksk, ins[b]) for b < n, bit for bit,
+ * reading each KSK row once per AMATERS_FHE_KS_BATCH ciphertexts: the
+ * single switch streams the 34 MB table from memory (1.8 ms, 0.55 ms when
+ * it is cached); 16 at once cost ~0.72 ms each, 8 ~0.84 ms. scratch:
+ * min(n, AMATERS_FHE_KS_BATCH) * (out_dim + 1) words owned by the caller
+ * (one per thread). No output may alias an input of the same pass of 16
+ * (outputs are written after all of the pass's inputs are read). */
 void amaters_fhe_keyswitch_many(const struct amaters_fhe_ksk *ksk,
                                 uint64_t *const *outs,
                                 const uint64_t *const *ins, size_t n,

@@ -533,6 +533,7 @@ static void test_bench(void **state)
     (void)state;
     assert_int_equal(RUN(out, NULL, NULL, "bench", "--type", "bool"), 0);
     assert_true(bench_value(out, "ks_pbs_ms") > 0);
+    assert_true(bench_value(out, "pbs_ms") > 0);
     assert_true(bench_value(out, "ks_pbs_ms") >=
                 bench_value(out, "pbs_ms"));
     assert_true(bench_value(out, "fft_pair_us") > 0);

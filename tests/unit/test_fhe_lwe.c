@@ -422,16 +422,17 @@ static void test_keyswitch_noise(void **state)
     amaters_fhe_client_key_free(g.ck);
 }
 
-/* amaters_fhe_keyswitch_many gives, for every batch size 1..16, exactly
- * the words amaters_fhe_keyswitch gives for each input alone. */
+/* amaters_fhe_keyswitch_many, for every batch size 1..16 and for 19 (two
+ * passes), writes every output, each decrypting to its input's message
+ * under the small key and equal word for word to the single switch. */
 static void test_keyswitch_many(void **state)
 {
     const struct amaters_fhe_params *p = &amaters_fhe_param_msg2_carry2;
-    enum { B = AMATERS_FHE_KS_BATCH };
+    enum { B = AMATERS_FHE_KS_BATCH, N = AMATERS_FHE_KS_BATCH + 3 };
     struct glwe_fix g;
     struct amaters_fhe_ksk ksk;
     size_t big, row = p->lwe_dim + 1;
-    uint64_t *in[B], *one = NULL, *many[B];
+    uint64_t *in[N], *one = NULL, *many[N];
     uint32_t *scratch;
 
     (void)state;
@@ -440,22 +441,32 @@ static void test_keyswitch_many(void **state)
     ksk_fix_init(&g, &ksk, 10, 11);
     scratch = amaters_malloc(B * row * sizeof(uint32_t));
     one = amaters_malloc(row * 8);
-    for (int b = 0; b < B; b++) {
+    for (int b = 0; b < N; b++) {
         in[b] = amaters_malloc((big + 1) * 8);
         many[b] = amaters_malloc(row * 8);
         assert_int_equal(amaters_fhe_encrypt_big(g.ck, (uint64_t)(b * 5 % 16)
                                                            << 59, in[b]), 0);
     }
-    for (size_t n = 1; n <= B; n++) {
+    for (size_t n = 1; n <= N; n++) {
+        if (n > B && n < N)
+            continue;
+        for (size_t b = 0; b < n; b++)
+            memset(many[b], 0xa5, row * 8);   /* every output is written */
         amaters_fhe_keyswitch_many(&ksk, many, (const uint64_t *const *)in,
                                    n, scratch);
         for (size_t b = 0; b < n; b++) {
+            uint64_t m = amaters_fhe_torus_decode(
+                amaters_fhe_phase_small(g.ck, many[b]), 59, 32);
+
+            if (m != b * 5 % 16)
+                fail_msg("batch of %zu: ciphertext %zu decrypts to %llu",
+                         n, b, (unsigned long long)m);
             amaters_fhe_keyswitch(&ksk, one, in[b]);
             if (memcmp(one, many[b], row * 8) != 0)
                 fail_msg("batch of %zu: ciphertext %zu differs", n, b);
         }
     }
-    for (int b = 0; b < B; b++) {
+    for (int b = 0; b < N; b++) {
         amaters_free(in[b]);
         amaters_free(many[b]);
     }
