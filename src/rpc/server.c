@@ -442,18 +442,35 @@ static void drain_unstarted(grpc_completion_queue *cq)
     }
 }
 
-/* Waits up to timeout_ms for no call to be active. */
-static void wait_idle(struct amaters_rpc *r, uint64_t timeout_ms)
+/* Waits, without a bound, until no call is active; says so every 10 s
+ * once it has waited 1 s. */
+static void wait_calls_done(struct amaters_rpc *r)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(timeout_ms / 1000);
+    uint64_t t0 = amaters_now_ms(), next = 1000;
+    bool said = false;
+
     pthread_mutex_lock(&r->mu);
     while (atomic_load(&r->active) != 0) {
-        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)
-            break;
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        if (atomic_load(&r->active) != 0 && amaters_now_ms() - t0 >= next) {
+            amaters_log(AMATERS_LOG_WARN, "rpc",
+                        "shutdown: waiting for %ld call(s) still running "
+                        "(%ld write(s) still with the storage engine)",
+                        (long)atomic_load(&r->active),
+                        (long)atomic_load(&r->deferred));
+            next += 10000;
+            said = true;
+        }
     }
     pthread_mutex_unlock(&r->mu);
+    if (said)
+        amaters_log(AMATERS_LOG_INFO, "rpc",
+                    "shutdown: every call finished after %llu ms",
+                    (unsigned long long)(amaters_now_ms() - t0));
 }
 
 /* Waits until the engine has completed every deferred write (polling:
@@ -505,17 +522,19 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
                                         &r->shutdown_tag);
         grpc_server_cancel_all_calls(r->server);
     }
-    /* A write still with the engine completes on the engine's thread and
-     * uses r and its queues: wait for all of them, without a bound (the
-     * engine completes every write it accepted, with an error if it
-     * fails; a disk that never answers is what `stop --force` is for),
-     * then let the workers answer them before the queues go away. */
-    wait_deferred(r);
+    /* A call still active after the cancellation is in a handler (a
+     * batch or DELETE waiting for the disk, a BACKUP) or has its write
+     * with the engine; either will still use its queue and r. Wait for
+     * all of them without a bound (the engine completes every write it
+     * accepted, with an error if it fails; a disk that never answers is
+     * what `stop --force` is for), then for the engine's completions to
+     * have let go of r, before the queues go away. */
     if (r->server && threads)
-        wait_idle(r, 10000);
+        wait_calls_done(r);
+    wait_deferred(r);
     if (r->server)
         grpc_server_destroy(r->server);
-    /* after every deferred write was answered (wait_idle above); a write
+    /* after every call finished (wait_calls_done above); a write
      * the engine completes later still must not post to a dead queue */
     pthread_mutex_lock(&r->wake_mu);
     r->wake_ok = false;

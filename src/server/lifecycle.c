@@ -485,6 +485,9 @@ static void teardown(struct runtime *rt)
 {
     if (rt->rpc)
         amaters_rpc_stop(rt->rpc, 0);
+    /* before the executor and the engine go: a /metrics scrape reads them
+     * through collect_cb (removal waits for a scrape in progress) */
+    amaters_metrics_remove_collector(collect_cb, rt);
     amaters_gate_free(rt->gate);
     if (rt->creds)
         grpc_server_credentials_release(rt->creds);
@@ -493,7 +496,6 @@ static void teardown(struct runtime *rt)
     amaters_engine_close(rt->engine);
     amaters_health_set_phase(AMATERS_PHASE_STOPPED);
     amaters_http_stop(rt->http);
-    amaters_metrics_remove_collector(collect_cb, rt);
     release_pid_file(rt);
     amaters_config_free(&rt->cfg);
     amaters_log_shutdown();
@@ -507,9 +509,11 @@ static int start_everything(struct runtime *rt)
     amaters_health_set_version(amaters_server_version());
     amaters_health_set_phase(AMATERS_PHASE_STARTING);
     register_build_info();
+    if (start_http(rt) || start_security(rt) || start_storage(rt))
+        return -1;
+    /* after start_storage: the HTTP thread reads rt->exec through it */
     amaters_metrics_add_collector(collect_cb, rt);
-    if (start_http(rt) || start_security(rt) || start_storage(rt) ||
-        start_rpc(rt))
+    if (start_rpc(rt))
         return -1;
     write_pid_file(rt);
     amaters_health_set_phase(AMATERS_PHASE_SERVING);

@@ -825,11 +825,57 @@ def test_shutdown_waits_for_writes_still_with_a_stalled_disk(make_server):
     t.join(timeout=10)
     log = s.log()
     assert rc == 0, log
-    assert "waiting for 1 write(s) still with the storage engine" in log, log
-    assert "the storage engine completed every write" in log, log
+    assert "shutdown: waiting for 1 call(s) still running " \
+        "(1 write(s) still with the storage engine)" in log, log
+    assert "shutdown: every call finished after" in log, log
     assert took >= delay_s - 2, took      # it really waited for the disk
     s.stop()
     s.env.pop("AMATERS_TEST_COMMIT_DELAY_MS")
     s.start()
     got = s.client().get(c, b"k")
     assert single_value(got).data == b"stalled write"
+
+
+def test_shutdown_waits_for_a_batch_stuck_on_a_stalled_disk(make_server):
+    """An ExecuteBatch whose commit is stuck (fault injection: every commit
+    group waits 20 s, longer than every bounded wait of the shutdown:
+    1 s drain, 5 s after cancelling, 10 s grace) when SIGTERM arrives:
+    the server waits for the handler instead of shutting its queue under
+    it (which made gRPC abort the process when the handler answered), says
+    so, exits cleanly, and the batch's writes are there after a restart."""
+    delay_s = 20
+    conf = ("[server]\nshutdown_timeout_secs = 1\n"
+            "[storage]\nengine = \"lsm\"\n"
+            "[storage.wal]\nsync_mode = \"always\"\n")
+    s = make_server(conf, env={
+        "AMATERS_TEST_COMMIT_DELAY_MS": str(delay_s * 1000)})
+    c = unique()
+
+    def writer():
+        try:
+            s.client().batch([q_set(c, b"a", blob(b"1")),
+                              q_set(c, b"b", blob(b"2"))],
+                             timeout=delay_s + 30)
+        except grpc.RpcError:
+            pass                      # cancelled by the shutdown: fine
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    assert wait_until(lambda: _active_calls(s) >= 1, timeout=10), \
+        "the batch never reached the server"
+    t0 = time.monotonic()
+    s.signal(signal.SIGTERM)
+    rc = s.proc.wait(timeout=delay_s + 30)
+    took = time.monotonic() - t0
+    t.join(timeout=10)
+    log = s.log()
+    assert rc == 0, log
+    assert "shutdown: waiting for 1 call(s) still running" in log, log
+    assert "shutdown: every call finished after" in log, log
+    assert took >= delay_s - 2, took
+    s.stop()
+    s.env.pop("AMATERS_TEST_COMMIT_DELAY_MS")
+    s.start()
+    cl = s.client()
+    assert single_value(cl.get(c, b"a")).data == b"1"
+    assert single_value(cl.get(c, b"b")).data == b"2"
