@@ -865,6 +865,12 @@ def test_shutdown_waits_for_a_batch_stuck_on_a_stalled_disk(make_server):
         "the batch never reached the server"
     t0 = time.monotonic()
     s.signal(signal.SIGTERM)
+    # past the 10 s heartbeat staleness limit the draining process is
+    # still live (not wedged) and not ready
+    assert wait_until(lambda: time.monotonic() - t0 > 12, timeout=15)
+    assert s.proc.poll() is None, s.log()
+    assert http_get(s.http_port, "/livez")[0] == 200
+    assert http_get(s.http_port, "/readyz")[0] == 503
     rc = s.proc.wait(timeout=delay_s + 30)
     took = time.monotonic() - t0
     t.join(timeout=10)
