@@ -792,96 +792,83 @@ def _active_calls(s):
     return int(m.group(1)) if m else 0
 
 
-def test_shutdown_waits_for_writes_still_with_a_stalled_disk(make_server):
-    """A SET whose commit is stuck in the engine (fault injection: every
-    commit group waits 12 s, longer than the drain and the 10 s answer
-    grace) when SIGTERM arrives: the server cancels the call after the
-    drain timeout, then waits for the engine, says so, and exits cleanly
-    (before the fix it freed the RPC layer the completion then used). The
-    write completed, so a restart sees it."""
-    delay_s = 12
+def _shutdown_with_stalled_disk(make_server, delay_s, call, during=None):
+    """Starts an lsm server whose every commit group waits delay_s (the
+    test-only fault injection AMATERS_TEST_COMMIT_DELAY_MS), runs
+    call(client) in a thread until the server has it, sends SIGTERM, runs
+    during(server, t0) while it drains, and checks that the server waited
+    for the disk, said so and exited 0. Returns the server restarted
+    without the fault."""
     conf = ("[server]\nshutdown_timeout_secs = 1\n"
             "[storage]\nengine = \"lsm\"\n"
             "[storage.wal]\nsync_mode = \"always\"\n")
     s = make_server(conf, env={
         "AMATERS_TEST_COMMIT_DELAY_MS": str(delay_s * 1000)})
-    c = unique()
-    outcome = {}
 
-    def writer():
+    def run():
         try:
-            outcome["resp"] = s.client().set(c, b"k", b"stalled write")
-        except grpc.RpcError as e:
-            outcome["code"] = e.code()
+            call(s.client())
+        except grpc.RpcError:
+            pass                      # cancelled by the shutdown: fine
 
-    t = threading.Thread(target=writer, daemon=True)
+    t = threading.Thread(target=run, daemon=True)
     t.start()
     assert wait_until(lambda: _active_calls(s) >= 1, timeout=10), \
-        "the SET never reached the server"
+        "the call never reached the server"
     t0 = time.monotonic()
     s.signal(signal.SIGTERM)
+    if during is not None:
+        during(s, t0)
     rc = s.proc.wait(timeout=delay_s + 30)
     took = time.monotonic() - t0
     t.join(timeout=10)
     log = s.log()
     assert rc == 0, log
-    assert "shutdown: waiting for 1 call(s) still running " \
-        "(1 write(s) still with the storage engine)" in log, log
     assert "shutdown: every call finished after" in log, log
     assert took >= delay_s - 2, took      # it really waited for the disk
     s.stop()
     s.env.pop("AMATERS_TEST_COMMIT_DELAY_MS")
     s.start()
-    got = s.client().get(c, b"k")
-    assert single_value(got).data == b"stalled write"
+    return s
+
+
+def test_shutdown_waits_for_writes_still_with_a_stalled_disk(make_server):
+    """A SET whose commit is stuck in the engine (every commit group waits
+    12 s, longer than the 1 s drain and the fixed waits shutdown used to
+    give up after) when SIGTERM arrives: the server cancels the call after
+    the drain timeout, waits for the engine, says so and exits cleanly
+    (before the fix it freed the RPC layer the completion then used:
+    SIGSEGV). The write completed, so a restart sees it."""
+    c = unique()
+    s = _shutdown_with_stalled_disk(
+        make_server, 12, lambda cl: cl.set(c, b"k", b"stalled write"))
+    assert "shutdown: waiting for 1 call(s) still running " \
+        "(1 write(s) still with the storage engine)" in s.log()
+    assert single_value(s.client().get(c, b"k")).data == b"stalled write"
 
 
 def test_shutdown_waits_for_a_batch_stuck_on_a_stalled_disk(make_server):
-    """An ExecuteBatch whose commit is stuck (fault injection: every commit
-    group waits 20 s, longer than every bounded wait of the shutdown:
-    1 s drain, 5 s after cancelling, 10 s grace) when SIGTERM arrives:
-    the server waits for the handler instead of shutting its queue under
-    it (which made gRPC abort the process when the handler answered), says
-    so, exits cleanly, and the batch's writes are there after a restart."""
-    delay_s = 20
-    conf = ("[server]\nshutdown_timeout_secs = 1\n"
-            "[storage]\nengine = \"lsm\"\n"
-            "[storage.wal]\nsync_mode = \"always\"\n")
-    s = make_server(conf, env={
-        "AMATERS_TEST_COMMIT_DELAY_MS": str(delay_s * 1000)})
+    """An ExecuteBatch whose commit is stuck (every commit group waits
+    20 s, longer than every bounded wait of the shutdown: 1 s drain, 5 s
+    after cancelling, 10 s grace) when SIGTERM arrives: the server waits
+    for the handler instead of shutting its queue under it (gRPC aborted
+    the process when the handler answered: SIGABRT), stays live (/livez
+    200 past the 10 s heartbeat limit) but not ready, exits cleanly, and
+    the batch's writes are there after a restart."""
     c = unique()
 
-    def writer():
-        try:
-            s.client().batch([q_set(c, b"a", blob(b"1")),
-                              q_set(c, b"b", blob(b"2"))],
-                             timeout=delay_s + 30)
-        except grpc.RpcError:
-            pass                      # cancelled by the shutdown: fine
+    def during(s, t0):
+        assert wait_until(lambda: time.monotonic() - t0 > 12, timeout=15)
+        assert s.proc.poll() is None, s.log()
+        assert http_get(s.http_port, "/livez")[0] == 200
+        assert http_get(s.http_port, "/readyz")[0] == 503
 
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
-    assert wait_until(lambda: _active_calls(s) >= 1, timeout=10), \
-        "the batch never reached the server"
-    t0 = time.monotonic()
-    s.signal(signal.SIGTERM)
-    # past the 10 s heartbeat staleness limit the draining process is
-    # still live (not wedged) and not ready
-    assert wait_until(lambda: time.monotonic() - t0 > 12, timeout=15)
-    assert s.proc.poll() is None, s.log()
-    assert http_get(s.http_port, "/livez")[0] == 200
-    assert http_get(s.http_port, "/readyz")[0] == 503
-    rc = s.proc.wait(timeout=delay_s + 30)
-    took = time.monotonic() - t0
-    t.join(timeout=10)
-    log = s.log()
-    assert rc == 0, log
-    assert "shutdown: waiting for 1 call(s) still running" in log, log
-    assert "shutdown: every call finished after" in log, log
-    assert took >= delay_s - 2, took
-    s.stop()
-    s.env.pop("AMATERS_TEST_COMMIT_DELAY_MS")
-    s.start()
+    s = _shutdown_with_stalled_disk(
+        make_server, 20,
+        lambda cl: cl.batch([q_set(c, b"a", blob(b"1")),
+                             q_set(c, b"b", blob(b"2"))], timeout=60),
+        during)
+    assert "shutdown: waiting for 1 call(s) still running" in s.log()
     cl = s.client()
     assert single_value(cl.get(c, b"a")).data == b"1"
     assert single_value(cl.get(c, b"b")).data == b"2"
