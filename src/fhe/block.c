@@ -117,9 +117,11 @@ int amaters_fhe_block_encrypt_seeded(struct amaters_fhe_client_key *ck,
             rc = amaters_fhe_rng_error(&ck->noise_rng);
         amaters_fhe_rng_destroy(&xof);
     }
-    out->body = ct[dim];
-    out->degree = p->message_modulus - 1;
-    out->noise_level = 1;
+    if (rc == 0) {
+        out->body = ct[dim];
+        out->degree = p->message_modulus - 1;
+        out->noise_level = 1;
+    }
     amaters_free(ct);
     return rc;
 }

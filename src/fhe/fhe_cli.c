@@ -39,18 +39,37 @@
 #include "fhe/fhe_cli.h"
 #include "fhe/serial.h"
 
-static int write_file(const char *path, const uint8_t *buf, size_t len,
-                      mode_t mode, int secret)
+/* tmp = "<path>.tmp" (tmp holds 4096 bytes). Returns 0 or AMATERS_EINVAL
+ * when it does not fit. */
+static int tmp_path(char tmp[4096], const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    size_t done = 0;
-    int rc = 0;
+    int n = snprintf(tmp, 4096, "%s.tmp", path);
 
+    return n < 0 || n >= 4096 ? AMATERS_EINVAL : 0;
+}
+
+/* Writes buf to a new file "<path>.tmp" (created exclusively with mode,
+ * never through a symlink) and syncs it; the caller renames it over path
+ * with commit_file, so an existing key file is replaced whole, never
+ * rewritten in place (a reader that opened the old file keeps the old
+ * bytes, and a failure leaves the old file as it was). */
+static int write_temp(const char *path, const uint8_t *buf, size_t len,
+                      mode_t mode)
+{
+    char tmp[4096];
+    int fd, rc = 0;
+    size_t done = 0;
+
+    if (tmp_path(tmp, path) != 0)
+        return cli_fail(AMATERS_EINVAL, "%s: path too long", path);
+    (void)unlink(tmp);      /* a leftover of an interrupted keygen */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              mode);
     if (fd < 0)
-        return cli_fail(AMATERS_EIO, "cannot create %s: %s", path,
+        return cli_fail(AMATERS_EIO, "cannot create %s: %s", tmp,
                         strerror(errno));
-    if (secret && fchmod(fd, mode) != 0)
-        rc = cli_fail(AMATERS_EIO, "cannot set mode of %s: %s", path,
+    if (fchmod(fd, mode) != 0)          /* whatever the umask */
+        rc = cli_fail(AMATERS_EIO, "cannot set mode of %s: %s", tmp,
                       strerror(errno));
     while (done < len && rc == 0) {
         ssize_t w = write(fd, buf + done, len - done);
@@ -58,15 +77,59 @@ static int write_file(const char *path, const uint8_t *buf, size_t len,
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", path,
+            rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
                           w < 0 ? strerror(errno) : "short write");
         else
             done += (size_t)w;
     }
-    if (close(fd) != 0 && rc == 0)
-        rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", path,
+    if (rc == 0 && fsync(fd) != 0)
+        rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
                       strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
+                      strerror(errno));
+    if (rc != 0)
+        (void)unlink(tmp);
     return rc;
+}
+
+/* Drops "<path>.tmp" after a failure elsewhere. */
+static void commit_file_abort(const char *path)
+{
+    char tmp[4096];
+
+    if (tmp_path(tmp, path) == 0)
+        (void)unlink(tmp);
+}
+
+/* fsyncs directory dir so that renames in it are durable. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+    if (fd < 0 || fsync(fd) != 0)
+        rc = cli_fail(AMATERS_EIO, "cannot sync directory %s: %s", dir,
+                      strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Renames "<path>.tmp" over path. */
+static int commit_file(const char *path)
+{
+    char tmp[4096];
+
+    if (tmp_path(tmp, path) != 0)
+        return cli_fail(AMATERS_EINVAL, "%s: path too long", path);
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+
+        (void)unlink(tmp);
+        return cli_fail(AMATERS_EIO, "cannot replace %s: %s", path,
+                        strerror(e));
+    }
+    return 0;
 }
 
 /* Creates p (mode 0700) unless it is already a directory; dir is the
@@ -198,12 +261,27 @@ static int cmd_keygen(const struct cli_args *a)
         rc = make_dirs(a->out);
     if (rc == 0)
         rc = make_keys(sp, id, &sbuf, &slen, &cbuf, &clen);
+    /* both files complete and synced before either replaces a key */
     if (rc == 0)
-        rc = write_file(spath, sbuf, slen, 0644, 0);
+        rc = write_temp(spath, sbuf, slen, 0644);
+    if (rc == 0) {
+        rc = write_temp(cpath, cbuf, clen, 0600);
+        if (rc != 0)
+            commit_file_abort(spath);
+    }
     if (rc == 0)
-        rc = write_file(cpath, cbuf, clen, 0600, 1);
+        rc = commit_file(cpath);
+    if (rc == 0)
+        rc = commit_file(spath);
+    if (rc == 0)
+        rc = sync_dir(a->out);
+    if (rc == 0 && sp != NULL)
+        fprintf(stderr, "amaters-fhe: keys made from --seed are for tests: "
+                "anyone who knows the seed has the client key (and a "
+                "seeded server key carries it)\n");
     if (rc == 0)
         print_hex(id, sizeof(id));
+    explicit_bzero(seed, sizeof(seed));
     amaters_free(sbuf);
     if (cbuf != NULL)
         amaters_free_secret(cbuf, clen);

@@ -102,14 +102,14 @@ int cli_read(const char *path, uint8_t **out, size_t *len)
                               cli_name(path), MAX_FILE >> 20);
                 break;
             }
-            cap = cap == 0 ? 65536 : cap * 2;
-            nb = amaters_realloc(buf, cap);
+            nb = amaters_realloc(buf, cap == 0 ? 65536 : cap * 2);
             if (nb == NULL) {
                 rc = cli_fail(AMATERS_ENOMEM, "%s: out of memory reading",
                               cli_name(path));
                 break;
             }
-            buf = nb;
+            buf = nb;           /* cap grows only with the buffer */
+            cap = cap == 0 ? 65536 : cap * 2;
         }
         n = fread(buf + got, 1, cap - got, f);
         got += n;

@@ -325,6 +325,7 @@ static mode_t mode_of(const char *p)
 static void test_keygen_nested(void **state)
 {
     char out[512];
+    struct stat old, now;
 
     (void)state;
     /* a directory chain that does not exist yet: mkdir -p, mode 0700 */
@@ -346,10 +347,21 @@ static void test_keygen_nested(void **state)
     assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out", path("open")),
                      0);
     assert_int_equal(chmod(path("open/client.key"), 0644), 0);
+    assert_int_equal(stat(path("open/client.key"), &old), 0);
+    /* a leftover temp name that is a symlink is not followed */
+    assert_int_equal(symlink(path("elsewhere"), path("open/client.key.tmp")),
+                     0);
     assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out",
                          path("open/")), 0);
     assert_int_equal(mode_of(path("open")), 0755);
     assert_int_equal(mode_of(path("open/client.key")), 0600);
+    /* replaced by a new file, not rewritten through the old (readable)
+     * one */
+    assert_int_equal(stat(path("open/client.key"), &now), 0);
+    assert_true(now.st_ino != old.st_ino);
+    assert_int_equal(access(path("elsewhere"), F_OK), -1);
+    assert_int_equal(access(path("open/client.key.tmp"), F_OK), -1);
+    assert_int_equal(access(path("open/server.key.tmp"), F_OK), -1);
 }
 
 /* One error case: args ("@x" stands for path("x")), the exit status, and
