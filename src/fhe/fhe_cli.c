@@ -277,8 +277,7 @@ static int cmd_keygen(const struct cli_args *a)
         rc = sync_dir(a->out);
     if (rc == 0 && sp != NULL)
         fprintf(stderr, "amaters-fhe: keys made from --seed are for tests: "
-                "anyone who knows the seed has the client key (and a "
-                "seeded server key carries it)\n");
+                "anyone who knows the seed has the client key\n");
     if (rc == 0)
         print_hex(id, sizeof(id));
     explicit_bzero(seed, sizeof(seed));

@@ -184,8 +184,9 @@ int amaters_fhe_server_key_new(const struct amaters_fhe_client_key *ck,
     if (sk == NULL)
         return AMATERS_ENOMEM;
     sk->params = p;
-    if (seed != NULL)
-        memcpy(sk->mask_seed, seed, AMATERS_FHE_SEED_BYTES);
+    if (seed != NULL)      /* public: never the secret seed itself */
+        rc = amaters_fhe_seed_derive(seed, AMATERS_FHE_DOM_KEY_MASK_SEED,
+                                     sk->mask_seed);
     else
         rc = amaters_fhe_os_random(sk->mask_seed, AMATERS_FHE_SEED_BYTES);
     if (rc == 0)

@@ -70,7 +70,11 @@ int amaters_fhe_client_key_from_bits(const struct amaters_fhe_params *params,
 void amaters_fhe_client_key_free(struct amaters_fhe_client_key *ck);
 
 /* Generates the server key of ck. seed: NULL for OS randomness, else 16
- * bytes (deterministic, tests). Takes about a second for the default set.
+ * secret bytes (deterministic, tests): the key's noise is the XOF of
+ * (seed, AMATERS_FHE_DOM_KEY_NOISE) and its public mask_seed is derived
+ * one-way (amaters_fhe_seed_derive, AMATERS_FHE_DOM_KEY_MASK_SEED), so a
+ * published seeded key reveals neither seed nor the client key. Takes
+ * about a second for the default set.
  * *out is freed with amaters_fhe_server_key_free. Same errors as above. */
 int amaters_fhe_server_key_new(const struct amaters_fhe_client_key *ck,
                                const uint8_t *seed,

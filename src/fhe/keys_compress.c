@@ -123,8 +123,9 @@ int amaters_fhe_server_key_new_compressed(
     c->bsk_bodies = amaters_malloc(bsk_body_words(p) * sizeof(uint64_t));
     if (c->ksk_bodies == NULL || c->bsk_bodies == NULL)
         rc = AMATERS_ENOMEM;
-    if (rc == 0 && seed != NULL)
-        memcpy(c->mask_seed, seed, AMATERS_FHE_SEED_BYTES);
+    if (rc == 0 && seed != NULL)   /* public: never the seed itself */
+        rc = amaters_fhe_seed_derive(seed, AMATERS_FHE_DOM_KEY_MASK_SEED,
+                                     c->mask_seed);
     else if (rc == 0)
         rc = amaters_fhe_os_random(c->mask_seed, AMATERS_FHE_SEED_BYTES);
     if (rc == 0)

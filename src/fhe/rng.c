@@ -88,6 +88,22 @@ fail:
     return rc;
 }
 
+int amaters_fhe_seed_derive(const uint8_t seed[AMATERS_FHE_SEED_BYTES],
+                            uint64_t domain,
+                            uint8_t out[AMATERS_FHE_SEED_BYTES])
+{
+    struct amaters_fhe_rng r;
+    int rc = amaters_fhe_rng_init_seeded(&r, seed, domain);
+
+    if (rc != 0) {
+        memset(out, 0, AMATERS_FHE_SEED_BYTES);
+        return rc;
+    }
+    memcpy(out, r.buf, AMATERS_FHE_SEED_BYTES);
+    amaters_fhe_rng_destroy(&r);
+    return 0;
+}
+
 int amaters_fhe_rng_init_os(struct amaters_fhe_rng *r, uint64_t domain)
 {
     uint8_t seed[AMATERS_FHE_SEED_BYTES];

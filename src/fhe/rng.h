@@ -32,6 +32,8 @@ enum amaters_fhe_rng_domain {
     AMATERS_FHE_DOM_MASK = 3,     /* public masks of fresh ciphertexts */
     AMATERS_FHE_DOM_KEY_NOISE = 4, /* server key noise */
     AMATERS_FHE_DOM_KEY_MASK = 5, /* server key masks (public) */
+    AMATERS_FHE_DOM_KEY_MASK_SEED = 6, /* seeded server key: its public
+                                          mask seed, derived one-way */
 };
 
 struct amaters_fhe_rng {
@@ -51,6 +53,15 @@ int amaters_fhe_os_random(void *buf, size_t n);
 int amaters_fhe_rng_init_seeded(struct amaters_fhe_rng *r,
                                 const uint8_t seed[AMATERS_FHE_SEED_BYTES],
                                 uint64_t domain);
+
+/* Writes to out the first 16 bytes of the XOF of (seed, domain): a seed
+ * derived one-way (recovering seed from out is recovering an AES key from
+ * one known block), so out may be published while seed stays secret.
+ * Returns 0 or the errors of amaters_fhe_rng_init_seeded; out is zero on
+ * error. */
+int amaters_fhe_seed_derive(const uint8_t seed[AMATERS_FHE_SEED_BYTES],
+                            uint64_t domain,
+                            uint8_t out[AMATERS_FHE_SEED_BYTES]);
 
 /* Initializes r from a fresh 128-bit seed read from the OS CSPRNG. The
  * seed is wiped from the stack. Same errors as above plus AMATERS_EIO. */

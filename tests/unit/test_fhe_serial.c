@@ -274,9 +274,12 @@ static void test_server_key_end_to_end(void **state)
 /*
  * Golden vectors, recorded once from format v1 (they may only change with
  * a format, XOF or sampler change, and then AMATERS_FHE_FORMAT_VERSION
- * must move): the client key made from seed 00 01 .. 0f, four seeded
- * ciphertexts of 0..3 made with it (bytes and decryption), and the key id
- * of the compressed server key made with server seed 10 11 .. 1f. All
+ * must move; or with a change of how keys are derived from a seed, which
+ * leaves the format and existing keys valid): the client key made from
+ * seed 00 01 .. 0f, four seeded ciphertexts of 0..3 made with it (bytes
+ * and decryption), and the key id of the compressed server key made with
+ * server seed 10 11 .. 1f (re-recorded in session 4, when the server
+ * key's mask seed became a one-way derivation of the seed). All
  * randomness is AES-CTR plus the libm-free Gaussian sampler, so these are
  * bit-identical on every build.
  */
@@ -301,8 +304,8 @@ static void test_golden_vectors(void **state)
           0x0e, 0x12, 0x09, 0x5d, 0x2b}, UINT64_C(0x05a57f3df608ba67)},
     };
     static const uint8_t sk_id[16] = {
-        0xbc, 0xbb, 0x3c, 0xfa, 0x82, 0xb5, 0xf8, 0x57, 0x62, 0xea, 0x0b,
-        0xc8, 0xb3, 0x6b, 0x39, 0xa3,
+        0x70, 0x92, 0x6f, 0x3a, 0x6c, 0xed, 0xff, 0x1f, 0xf5, 0x0d, 0x77,
+        0x5e, 0x0f, 0x0e, 0x11, 0xc6,
     };
     struct fix *f = *state;
     struct amaters_fhe_client_key *ck = NULL;
@@ -350,6 +353,56 @@ static void test_golden_vectors(void **state)
     amaters_fhe_client_key_free(ck);
 }
 
+/* True when the 16 bytes of needle occur anywhere in buf. */
+static int contains16(const uint8_t *buf, size_t len, const uint8_t *needle)
+{
+    for (size_t i = 0; i + 16 <= len; i++)
+        if (memcmp(buf + i, needle, 16) == 0)
+            return 1;
+    return 0;
+}
+
+/* A server key made from a seed (as `keygen --seed` does: the client's
+ * seed) publishes a mask seed derived one-way from it, never the seed or
+ * the start of any secret stream of that seed; so it does not give away
+ * the client key. */
+static void test_seeded_server_key_hides_seed(void **state)
+{
+    static const uint64_t secret_doms[] = {
+        AMATERS_FHE_DOM_SECRET, AMATERS_FHE_DOM_NOISE,
+        AMATERS_FHE_DOM_KEY_NOISE,
+    };
+    struct fix *f = *state;
+    struct amaters_fhe_server_key_compressed *c = NULL;
+    uint8_t seed[16], want[16], other[16], probe[16];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    memset(seed, 0x71, sizeof(seed));      /* the fixture's client seed */
+    assert_int_equal(amaters_fhe_server_key_new_compressed(f->ck, seed, &c),
+                     0);
+    assert_int_equal(amaters_fhe_seed_derive(
+                         seed, AMATERS_FHE_DOM_KEY_MASK_SEED, want), 0);
+    assert_memory_equal(c->mask_seed, want, 16);
+    assert_memory_not_equal(c->mask_seed, seed, 16);
+    assert_int_equal(amaters_fhe_encode_server_key(c, &buf, &len), 0);
+    assert_true(contains16(buf, len, want));   /* the probe works */
+    assert_false(contains16(buf, len, seed));
+    for (size_t i = 0; i < sizeof(secret_doms) / sizeof(secret_doms[0]);
+         i++) {
+        assert_int_equal(amaters_fhe_seed_derive(seed, secret_doms[i],
+                                                 probe), 0);
+        assert_false(contains16(buf, len, probe));
+    }
+    /* derivation is a function of seed and domain alone */
+    seed[15] ^= 1;
+    assert_int_equal(amaters_fhe_seed_derive(
+                         seed, AMATERS_FHE_DOM_KEY_MASK_SEED, other), 0);
+    assert_memory_not_equal(other, want, 16);
+    amaters_free(buf);
+    amaters_fhe_server_key_compressed_free(c);
+}
+
 /* Every allocation of a radix decode may fail without leaking. */
 static void test_decode_alloc_failures(void **state)
 {
@@ -393,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_server_key_end_to_end),
         cmocka_unit_test(test_decode_alloc_failures),
         cmocka_unit_test(test_golden_vectors),
+        cmocka_unit_test(test_seeded_server_key_hides_seed),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
