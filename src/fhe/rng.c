@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -50,7 +52,8 @@ static void refill(struct amaters_fhe_rng *r)
         return;
     }
     /* Never hand out predictable bytes silently: poison and flag. */
-    r->err = AMATERS_EINTERNAL;
+    if (r->err == 0)
+        r->err = AMATERS_EINTERNAL;
     memset(r->buf, 0, sizeof(r->buf));
     r->pos = 0;
 }
@@ -104,17 +107,68 @@ int amaters_fhe_seed_derive(const uint8_t seed[AMATERS_FHE_SEED_BYTES],
     return 0;
 }
 
+/* Bumped in every child process by a pthread_atfork handler, so an
+ * OS-seeded stream can tell that it was copied by fork(2). */
+static atomic_ulong g_fork_gen;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+    atomic_fetch_add_explicit(&g_fork_gen, 1, memory_order_relaxed);
+}
+
+static void register_atfork(void)
+{
+    (void)pthread_atfork(NULL, NULL, on_fork_child);
+}
+
 int amaters_fhe_rng_init_os(struct amaters_fhe_rng *r, uint64_t domain)
 {
     uint8_t seed[AMATERS_FHE_SEED_BYTES];
     int rc;
 
     memset(r, 0, sizeof(*r));
+    (void)pthread_once(&g_atfork_once, register_atfork);
     rc = amaters_fhe_os_random(seed, sizeof(seed));
     if (rc == 0)
         rc = amaters_fhe_rng_init_seeded(r, seed, domain);
     wipe(seed, sizeof(seed));
+    if (rc == 0) {
+        r->os_seeded = 1;
+        r->domain = domain;
+        r->fork_gen = atomic_load_explicit(&g_fork_gen,
+                                           memory_order_relaxed);
+    }
     return rc;
+}
+
+/* In a forked child, replaces r by a fresh OS-seeded stream (same
+ * domain); on failure r stays poisoned with its sticky error. */
+static void reseed_after_fork(struct amaters_fhe_rng *r)
+{
+    struct amaters_fhe_rng fresh;
+    uint64_t domain = r->domain;
+    int rc = amaters_fhe_rng_init_os(&fresh, domain);
+
+    amaters_fhe_rng_destroy(r);
+    if (rc != 0) {
+        r->err = rc;
+        r->os_seeded = 1;
+        r->domain = domain;
+        r->fork_gen = atomic_load_explicit(&g_fork_gen,
+                                           memory_order_relaxed);
+        return;                          /* draws zeros, err sticky */
+    }
+    *r = fresh;
+    wipe(&fresh, sizeof(fresh));
+}
+
+static inline void check_fork(struct amaters_fhe_rng *r)
+{
+    if (r->os_seeded &&
+        r->fork_gen != atomic_load_explicit(&g_fork_gen,
+                                            memory_order_relaxed))
+        reseed_after_fork(r);
 }
 
 void amaters_fhe_rng_destroy(struct amaters_fhe_rng *r)
@@ -135,6 +189,7 @@ uint64_t amaters_fhe_rng_u64(struct amaters_fhe_rng *r)
 {
     uint64_t v = 0;
 
+    check_fork(r);
     if (r->pos + 8 > AMATERS_FHE_RNG_BUF)
         refill(r);
     for (int i = 7; i >= 0; i--)
@@ -241,6 +296,7 @@ double amaters_fhe_rng_normal(struct amaters_fhe_rng *r)
 {
     double u1, u2, rad, sn, cs;
 
+    check_fork(r);
     if (r->have_spare) {
         r->have_spare = 0;
         return r->spare;

@@ -43,6 +43,9 @@ struct amaters_fhe_rng {
     int err;                         /* sticky 0 / AMATERS_E* */
     int have_spare;
     double spare;                    /* second Box-Muller output */
+    int os_seeded;                   /* 1: reseeded in a forked child */
+    uint64_t domain;
+    unsigned long fork_gen;          /* fork generation at (re)seeding */
 };
 
 /* Fills buf with n bytes from getrandom(2). Returns 0 or AMATERS_EIO. */
@@ -64,7 +67,13 @@ int amaters_fhe_seed_derive(const uint8_t seed[AMATERS_FHE_SEED_BYTES],
                             uint8_t out[AMATERS_FHE_SEED_BYTES]);
 
 /* Initializes r from a fresh 128-bit seed read from the OS CSPRNG. The
- * seed is wiped from the stack. Same errors as above plus AMATERS_EIO. */
+ * seed is wiped from the stack. Same errors as above plus AMATERS_EIO.
+ * Fork-safe: the first draw from r in a child process (of fork(2) after
+ * this call) reseeds r from the OS, wiping the buffered keystream and the
+ * spare Gaussian, so parent and child never share masks or noise (which
+ * would reveal the difference of their plaintexts). A failed reseed sets
+ * the sticky error. Seeded streams are deterministic by design and are
+ * not reseeded. */
 int amaters_fhe_rng_init_os(struct amaters_fhe_rng *r, uint64_t domain);
 
 /* Releases and wipes r. Safe on a zeroed struct. */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/alloc.h"
@@ -82,6 +84,71 @@ static void test_xof_known_answer(void **state)
     assert_int_equal(amaters_fhe_rng_error(&r), 0);
     amaters_fhe_rng_destroy(&r);
     amaters_fhe_rng_destroy(&r2);
+}
+
+/* What one process draws after the fork in test_rng_fork. */
+struct fork_draw {
+    uint64_t os[4];
+    double normal;
+    uint64_t seeded[4];
+    int err;
+};
+
+static void draw_after_fork(struct amaters_fhe_rng *os,
+                            struct amaters_fhe_rng *seeded,
+                            struct fork_draw *d)
+{
+    memset(d, 0, sizeof(*d));
+    for (int i = 0; i < 4; i++)
+        d->os[i] = amaters_fhe_rng_u64(os);
+    d->normal = amaters_fhe_rng_normal(os);
+    for (int i = 0; i < 4; i++)
+        d->seeded[i] = amaters_fhe_rng_u64(seeded);
+    d->err = amaters_fhe_rng_error(os);
+}
+
+/* After fork(2), parent and child must not share an OS-seeded stream
+ * (equal masks or noise in two ciphertexts reveal the difference of their
+ * plaintexts): the child's buffered keystream and spare Gaussian are
+ * replaced. A seeded stream stays deterministic in both. */
+static void test_rng_fork(void **state)
+{
+    static const uint8_t zero[16];
+    struct amaters_fhe_rng os, seeded;
+    struct fork_draw mine, child;
+    int fds[2], status = 0;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(amaters_fhe_rng_init_os(&os, AMATERS_FHE_DOM_NOISE), 0);
+    assert_int_equal(amaters_fhe_rng_init_seeded(&seeded, zero, 3), 0);
+    (void)amaters_fhe_rng_u64(&os);       /* keystream is buffered */
+    (void)amaters_fhe_rng_normal(&os);    /* and a spare is pending */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        draw_after_fork(&os, &seeded, &child);
+        _exit(write(fds[1], &child, sizeof(child)) == sizeof(child) ? 0
+                                                                    : 1);
+    }
+    close(fds[1]);
+    draw_after_fork(&os, &seeded, &mine);
+    memset(&child, 0, sizeof(child));
+    assert_int_equal(read(fds[0], &child, sizeof(child)), sizeof(child));
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(child.err, 0);
+    assert_int_equal(mine.err, 0);
+    for (int i = 0; i < 4; i++) {
+        assert_true(child.os[i] != mine.os[i]);
+        assert_true(child.seeded[i] == mine.seeded[i]);
+    }
+    assert_true(child.normal != mine.normal);
+    amaters_fhe_rng_destroy(&os);
+    amaters_fhe_rng_destroy(&seeded);
 }
 
 static void test_gaussian_moments(void **state)
@@ -548,6 +615,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_xof_known_answer, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_rng_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gaussian_moments, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_det_math, setup, teardown),
