@@ -97,13 +97,13 @@ bench: build
 # -STOP / -CONT), then prints the table of done / failed items. At the
 # full counts this is ~37 CPU hours (~19 h on 2 cores); e.g.
 # `make fhe-test-full FHE_PAIRS=20 FHE_PFAIL_RUNS=1000` for a shorter pass
-# (another pair count needs another FHE_JOURNAL).
+# (each pair count has its own journal, named after it).
 FHE_PAIRS ?= 2000
 FHE_PFAIL_RUNS ?= 100000
-FHE_JOURNAL ?= $(BUILD)/fhe-full.journal
+FHE_JOURNAL ?= $(BUILD)/fhe-full-$(FHE_PAIRS).journal
 .PHONY: fhe-test-full
 fhe-test-full: build
-	set -e; for t in fft lwe block serial mul radix cli pbs; do \
+	set -e; for t in fft lwe block serial golden mul radix cli pbs; do \
 	    bin=./$(BUILD)/src/fhe/test_fhe_$$t; \
 	    stamp=$(BUILD)/fhe-full-$$t-$(FHE_PAIRS)-$(FHE_PFAIL_RUNS).ok; \
 	    if [ -f $$stamp ] && [ $$stamp -nt $$bin ]; then \

@@ -240,6 +240,13 @@ static int check_operands(const struct cli_op *op, const struct cli_args *a,
 {
     char wx[32], wy[32];
 
+    /* one block is a bool: arithmetic on it would wrap modulo 4 and
+     * decrypt to values that are not bools */
+    if (x->nblocks == 1 && (op->code == OP_ADD || op->code == OP_SUB ||
+                            op->code == OP_MUL || op->code == OP_NEG))
+        return cli_fail(AMATERS_EINVAL, "%s is not defined on bool (%s is "
+                        "a bool); bools take and, or, xor, not, eq, ne, lt, "
+                        "le, gt, ge, min, max", op->name, a->pos[1]);
     if (op->arity == 2 && x->nblocks != y->nblocks)
         return cli_fail(AMATERS_EINVAL, "%s: operands differ in width: %s "
                         "is %s, %s is %s", op->name, a->pos[1],

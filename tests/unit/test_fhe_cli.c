@@ -451,6 +451,11 @@ static void test_error_messages(void **state)
         {{"eval", "--key", SK, "add", "@a.ct", "@o.ct"}, 1,
          {"@o.ct", "another key", SK}},
         {{"decrypt", "--key", CK, "@o.ct"}, 1, {"@o.ct", "another key"}},
+        /* arithmetic is not defined on bools */
+        {{"eval", "--key", SK, "add", "@t.ct", "@t.ct"}, 1,
+         {"add", "not defined on bool", "@t.ct", "xor"}},
+        {{"eval", "--key", SK, "neg", "@t.ct"}, 1,
+         {"neg", "not defined on bool", "@t.ct"}},
         /* command line */
         {{"eval", "--key", SK, "pow", "@a.ct", "@b.ct"}, 2,
          {"pow", "unknown operation", "add"}},
@@ -475,6 +480,7 @@ static void test_error_messages(void **state)
     (void)state;
     assert_int_equal(enc("u8", "7", "a.ct"), 0);
     assert_int_equal(enc("u16", "7", "b.ct"), 0);
+    assert_int_equal(enc("bool", "1", "t.ct"), 0);
     assert_int_equal(RUN(out, path("o.ct"), NULL, "encrypt", "--key",
                          path("new/deep/k2/client.key"), "--type", "u8",
                          "5"), 0);
