@@ -5,15 +5,20 @@
  */
 #include "rpc/internal.h"
 
+#include <errno.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/errors.h"
 #include "core/timeutil.h"
+#include "obs/http.h"
 #include "obs/log.h"
 
 /* Calls armed per method and worker: enough to absorb bursts. */
@@ -294,9 +299,51 @@ static grpc_server *create_server(const struct amaters_rpc_options *o)
          {.integer = (int)o->keepalive_interval_secs * 1000}},
         {GRPC_ARG_INTEGER, GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
          {.integer = (int)o->connection_timeout_secs * 1000}},
+        /* gRPC sets SO_REUSEPORT by default: a second server on the same
+         * port would then bind too and take half of the connections (to
+         * its own data). Refuse the port instead: the bind fails. */
+        {GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, {.integer = 0}},
     };
     grpc_channel_args ca = {sizeof args / sizeof args[0], args};
     return grpc_server_create(&ca, NULL);
+}
+
+/* Why "host:port" cannot be bound, found by binding it once more (as
+ * gRPC does, with SO_REUSEADDR but without SO_REUSEPORT) after gRPC
+ * failed: a phrase for the start-up error, or NULL when the address
+ * does not parse or binds fine now. */
+static const char *bind_problem(const char *addr)
+{
+    char host[256], port[16];
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    const char *why = NULL;
+    int one = 1, e = 0, portnum = 0;
+
+    if (amaters_http_parse_address(addr, host, sizeof host, &portnum) != 0)
+        return NULL; /* not host:port (a gRPC URI): no second guess */
+    snprintf(port, sizeof port, "%d", portnum);
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return "the host name does not resolve";
+    for (struct addrinfo *ai = res; ai != NULL && e == 0; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+            e = errno;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (e == EADDRINUSE)
+        why = "address already in use (another process listens on it)";
+    else if (e == EADDRNOTAVAIL)
+        why = "not an address of this machine";
+    else if (e == EACCES)
+        why = "permission denied (ports below 1024 need privileges)";
+    return why;
 }
 
 static int start_workers(struct amaters_rpc *r)
@@ -367,10 +414,15 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
     if (opts->creds == NULL)
         grpc_server_credentials_release(creds);
     if (r->port <= 0) {
-        snprintf(err, errlen,
-                 "gRPC: cannot listen on %s (address in use, not local, or "
-                 "malformed)",
-                 opts->bind_address);
+        const char *why = bind_problem(opts->bind_address);
+        if (why)
+            snprintf(err, errlen, "gRPC: cannot listen on %s: %s",
+                     opts->bind_address, why);
+        else
+            snprintf(err, errlen,
+                     "gRPC: cannot listen on %s (address in use, not "
+                     "local, or malformed)",
+                     opts->bind_address);
         rc = AMATERS_EIO;
         goto fail;
     }

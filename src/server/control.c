@@ -1,22 +1,37 @@
 /*
  * control.c - the stop and status commands: they find the running server
- * through its PID file (and, for status, ask it over gRPC).
+ * through its PID file. status asks the server over plain gRPC
+ * (HealthCheck + GetServerInfo); when it cannot (TLS on, credentials
+ * needed, no answer) it asks the plain-HTTP /health endpoint recorded in
+ * the PID file, and only then falls back to the PID file alone.
  */
 #include "server/server.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
+#include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "aql.pb-c.h"
+#include "core/alloc.h"
 #include "core/timeutil.h"
+#include "obs/http.h"
+
+/* Each network probe of status (the gRPC calls, the HTTP request) gives
+ * up after this long. */
+#define PROBE_TIMEOUT_MS 2000
+/* Cap on the /health reply status reads (it is well under 1 KiB). */
+#define HTTP_REPLY_MAX (64 * 1024)
 
 static bool process_alive(long pid)
 {
@@ -93,7 +108,8 @@ static int unary_call(grpc_channel *ch, const char *method,
     grpc_metadata_array_init(&im);
     grpc_metadata_array_init(&tm);
     gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-                                   gpr_time_from_millis(2000, GPR_TIMESPAN));
+                                   gpr_time_from_millis(PROBE_TIMEOUT_MS,
+                                                        GPR_TIMESPAN));
     grpc_call *call = grpc_channel_create_call(
         ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
         grpc_slice_from_static_string(method), NULL, dl, NULL);
@@ -134,9 +150,13 @@ static int unary_call(grpc_channel *ch, const char *method,
     return rc;
 }
 
+/* What status learnt. health and uptime come from gRPC when answered,
+ * else from /health when http_answered. */
 struct probe {
-    bool answered;
+    bool answered;      /* gRPC HealthCheck answered */
+    bool http_answered; /* GET /health answered with a readiness */
     bool auth_required; /* the server wants credentials status has not */
+    bool tls;           /* TLS on in the effective config: no plain gRPC */
     int health;
     uint64_t uptime;
     char protocol[32];
@@ -187,6 +207,187 @@ static void ask_server(const char *addr, struct probe *p)
     grpc_channel_destroy(ch);
 }
 
+/* Waits until fd is ready for events or the deadline (amaters_now_ms
+ * clock) passes. Returns 0 when ready (or in error: the next call on fd
+ * says which), -1 on timeout. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = events};
+
+    for (;;) {
+        uint64_t now = amaters_now_ms();
+        if (now >= deadline)
+            return -1;
+        int n = poll(&pfd, 1, (int)(deadline - now));
+        if (n > 0)
+            return 0;
+        if (n == 0 || errno != EINTR)
+            return -1;
+    }
+}
+
+/* A non-blocking TCP connection to one resolved address, or -1. */
+static int connect_one(const struct addrinfo *ai, uint64_t deadline)
+{
+    int fd = socket(ai->ai_family,
+                    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+
+    if (fd < 0)
+        return -1;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return fd;
+    if (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) == 0 &&
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 &&
+        soerr == 0)
+        return fd;
+    close(fd);
+    return -1;
+}
+
+/* Connects to "host:port" as the PID file records the HTTP address; a
+ * wildcard bind address is reached through loopback. Returns the socket
+ * or -1. */
+static int http_connect(const char *addr, uint64_t deadline)
+{
+    char host[256], port[8];
+    int portnum = 0, fd = -1;
+    struct addrinfo hints = {.ai_flags = AI_NUMERICSERV,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+
+    if (amaters_http_parse_address(addr, host, sizeof host, &portnum) != 0 ||
+        portnum == 0)
+        return -1; /* "disabled", or no port */
+    if (strcmp(host, "0.0.0.0") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    else if (strcmp(host, "::") == 0)
+        snprintf(host, sizeof host, "::1");
+    snprintf(port, sizeof port, "%d", portnum);
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+        fd = connect_one(ai, deadline);
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* Sends all n bytes of req before the deadline. Returns 0 or -1. */
+static int send_all(int fd, const char *req, size_t n, uint64_t deadline)
+{
+    size_t off = 0;
+
+    while (off < n) {
+        ssize_t w = send(fd, req + off, n - off, MSG_NOSIGNAL);
+        if (w > 0)
+            off += (size_t)w;
+        else if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        else if (wait_fd(fd, POLLOUT, deadline) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads until the peer closes (HTTP/1.0), at most cap - 1 bytes, before
+ * the deadline. Returns 0 with buf NUL-terminated and *len bytes, or -1
+ * (timeout, error, reply too long). */
+static int recv_all(int fd, char *buf, size_t cap, size_t *len,
+                    uint64_t deadline)
+{
+    size_t off = 0;
+
+    for (;;) {
+        if (off == cap - 1)
+            return -1;
+        ssize_t r = recv(fd, buf + off, cap - 1 - off, 0);
+        if (r == 0)
+            break;
+        if (r > 0)
+            off += (size_t)r;
+        else if (errno != EAGAIN && errno != EINTR)
+            return -1;
+        else if (wait_fd(fd, POLLIN, deadline) != 0)
+            return -1;
+    }
+    buf[off] = '\0';
+    *len = off;
+    return 0;
+}
+
+/* GET path from addr over HTTP/1.0 within PROBE_TIMEOUT_MS. On success
+ * *reply holds the whole reply (status line, headers, body),
+ * NUL-terminated, *len bytes; the caller frees it with amaters_free.
+ * Returns 0 or -1. */
+static int http_get(const char *addr, const char *path, char **reply,
+                    size_t *len)
+{
+    uint64_t deadline = amaters_now_ms() + PROBE_TIMEOUT_MS;
+    char req[512];
+    char *buf = NULL;
+    int fd, rc = -1;
+
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.0\r\nHost: %s\r\nAccept: "
+                     "application/json\r\nConnection: close\r\n\r\n",
+                     path, addr);
+    if (n < 0 || (size_t)n >= sizeof req)
+        return -1;
+    fd = http_connect(addr, deadline);
+    if (fd < 0)
+        return -1;
+    buf = amaters_malloc(HTTP_REPLY_MAX);
+    if (buf == NULL || send_all(fd, req, (size_t)n, deadline) != 0 ||
+        recv_all(fd, buf, HTTP_REPLY_MAX, len, deadline) != 0)
+        goto out;
+    *reply = buf;
+    buf = NULL;
+    rc = 0;
+out:
+    amaters_free(buf);
+    close(fd);
+    return rc;
+}
+
+/* Takes readiness and uptime from a /health reply (200 when healthy or
+ * degraded, 503 otherwise; both carry the JSON summary). */
+static void parse_health(const char *reply, size_t len, struct probe *p)
+{
+    const char *body = strstr(reply, "\r\n\r\n");
+    int code = 0;
+
+    if (body == NULL || sscanf(reply, "HTTP/1.%*d %d", &code) != 1 ||
+        (code != 200 && code != 503))
+        return;
+    body += 4;
+    cJSON *j = cJSON_ParseWithLength(body, len - (size_t)(body - reply));
+    const cJSON *ready = cJSON_GetObjectItemCaseSensitive(j, "ready");
+    const cJSON *up = cJSON_GetObjectItemCaseSensitive(j, "uptime_seconds");
+    if (cJSON_IsBool(ready)) {
+        p->http_answered = true;
+        p->health = cJSON_IsTrue(ready)
+                        ? AMATERS__AQL__HEALTH_STATUS__HEALTH_SERVING
+                        : AMATERS__AQL__HEALTH_STATUS__HEALTH_NOT_SERVING;
+        if (cJSON_IsNumber(up) && up->valuedouble >= 0)
+            p->uptime = (uint64_t)up->valuedouble;
+    }
+    cJSON_Delete(j);
+}
+
+/* Asks the plain-HTTP health endpoint at addr (as in the PID file). */
+static void ask_http(const char *addr, struct probe *p)
+{
+    char *reply = NULL;
+    size_t len = 0;
+
+    if (http_get(addr, "/health", &reply, &len) != 0)
+        return;
+    parse_health(reply, len, p);
+    amaters_free(reply);
+}
+
 static const char *health_name(int h)
 {
     switch (h) {
@@ -201,21 +402,45 @@ static const char *health_name(int h)
     }
 }
 
+/* The human note after the state: where it came from, and why not from
+ * gRPC. */
+static const char *state_note(const struct probe *p)
+{
+    if (p->answered)
+        return "";
+    if (p->http_answered)
+        return p->tls             ? " (from /health over HTTP; gRPC uses TLS)"
+               : p->auth_required ? " (from /health over HTTP; gRPC needs "
+                                    "credentials)"
+                                  : " (from /health over HTTP; no gRPC "
+                                    "answer)";
+    if (p->auth_required)
+        return " (gRPC needs credentials; see /readyz)";
+    return p->tls ? " (gRPC uses TLS and HTTP did not answer; from the PID "
+                    "file)"
+                  : " (no gRPC answer; from the PID file)";
+}
+
 static void print_status(const struct amaters_cli *cli, bool running,
                          long pid, const char *addr, const char *http,
                          const struct probe *p)
 {
-    const char *status = p->answered        ? health_name(p->health)
+    bool known = p->answered || p->http_answered;
+    const char *status = known              ? health_name(p->health)
                          : p->auth_required ? "AUTHENTICATION_REQUIRED"
                          : running          ? "UNREACHABLE"
                                             : "STOPPED";
+    const char *source = p->answered        ? "grpc"
+                         : p->http_answered ? "http"
+                                            : "pid_file";
     if (strcmp(cli->format, "json") == 0) {
         printf("{\"running\":%s,\"pid\":%ld,\"status\":\"%s\","
                "\"address\":\"%s\",\"http_address\":\"%s\","
-               "\"source\":\"%s\",\"uptime_seconds\":%llu,"
+               "\"source\":\"%s\",\"grpc_auth_required\":%s,"
+               "\"uptime_seconds\":%llu,"
                "\"protocol_version\":\"%s\",\"version\":\"%s\"}\n",
                running ? "true" : "false", running ? pid : 0, status, addr,
-               http, p->answered ? "grpc" : "pid_file",
+               http, source, p->auth_required ? "true" : "false",
                (unsigned long long)p->uptime, p->protocol,
                amaters_server_version());
         return;
@@ -225,15 +450,13 @@ static void print_status(const struct amaters_cli *cli, bool running,
         return;
     }
     printf("amaters-server is running (pid %ld)\n", pid);
-    printf("  status:    %s%s\n", status,
-           p->answered        ? ""
-           : p->auth_required ? " (gRPC needs credentials; see /readyz)"
-                              : " (no gRPC answer; from the PID file)");
+    printf("  status:    %s%s\n", status, state_note(p));
     printf("  gRPC:      %s\n", addr);
     printf("  HTTP:      %s\n", http);
-    if (p->answered)
-        printf("  uptime:    %llu s\n  protocol:  %s\n",
-               (unsigned long long)p->uptime, p->protocol);
+    if (known)
+        printf("  uptime:    %llu s\n", (unsigned long long)p->uptime);
+    if (p->protocol[0])
+        printf("  protocol:  %s\n", p->protocol);
 }
 
 int amaters_cmd_status(const struct amaters_cli *cli)
@@ -255,10 +478,15 @@ int amaters_cmd_status(const struct amaters_cli *cli)
         snprintf(grpc, sizeof grpc, "%s", cfg.server.bind_address);
     if (http[0] == '\0')
         snprintf(http, sizeof http, "%s", cfg.metrics.bind_address);
-    grpc_init();
-    ask_server(grpc, &p);
-    grpc_shutdown();
-    if ((p.answered || p.auth_required) && !running)
+    p.tls = cfg.network.tls_enabled;
+    if (!p.tls) {
+        grpc_init();
+        ask_server(grpc, &p);
+        grpc_shutdown();
+    }
+    if (!p.answered)
+        ask_http(http, &p);
+    if ((p.answered || p.http_answered || p.auth_required) && !running)
         running = true; /* answering without a PID file we can read */
     print_status(cli, running, pid, grpc, http, &p);
     amaters_config_free(&cfg);

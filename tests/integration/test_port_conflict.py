@@ -1,0 +1,61 @@
+"""A second server on the gRPC port of a running one (operations.md,
+"Start-up": start-up errors exit 1, "port in use (names the address)").
+
+gRPC core sets SO_REUSEPORT on its listeners unless told not to; then a
+second amaters-server with its own data dir and HTTP port could bind the
+same gRPC port and clients would be spread over two data directories.
+Every wait is bounded; synchronisation is by polling observable state."""
+import os
+import re
+import subprocess
+
+import grpc
+import pytest
+
+from conftest import (Client, server_alive_and_serving, single_value,
+                      result_of, unique)
+
+EXIT_TIMEOUT = 15.0
+
+
+def start_expecting_exit(s, timeout=EXIT_TIMEOUT):
+    """Starts s, expects it to exit by itself; returns (rc, output)."""
+    s.start(wait=False)
+    try:
+        rc = s.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        s.proc.kill()
+        s.proc.wait()
+        pytest.fail(f"second server on {s.addr} kept running (it shares "
+                    f"the port):\n" + s.log()[-4000:])
+    s.logf.flush()
+    return rc, s.log()
+
+
+def test_second_server_on_same_grpc_port_refused(make_server):
+    a = make_server()
+    coll = unique("portc")
+    result_of(a.client().set(coll, b"k", b"from-a"))
+
+    b = make_server(start=False)
+    b.addr = a.addr  # same gRPC address; own data dir and HTTP port
+    assert b.data_dir != a.data_dir and b.http_port != a.http_port
+    rc, out = start_expecting_exit(b)
+
+    assert rc == 1, out
+    lines = [ln for ln in out.splitlines() if a.addr in ln and
+             re.search(r"in use|cannot be bound", ln, re.IGNORECASE)]
+    assert lines, f"no error naming {a.addr} as in use:\n{out}"
+    assert not os.path.exists(
+        os.path.join(b.data_dir, "amaters-server.pid"))
+
+    # A still serves, and every new connection reaches A's data.
+    server_alive_and_serving(a)
+    for _ in range(4):
+        ch = grpc.insecure_channel(
+            a.addr, options=[("grpc.use_local_subchannel_pool", 1)])
+        try:
+            v = single_value(Client(ch).get(coll, b"k"))
+        finally:
+            ch.close()
+        assert v is not None and v.data == b"from-a"
