@@ -133,22 +133,47 @@ unsigned amaters_config_auth_methods(const struct amaters_config *cfg)
     return mask;
 }
 
-const char *amaters_config_pid_path(const struct amaters_config *cfg,
-                                    char *buf, size_t len)
+/* Writes explicit into buf, or when it is empty "<data_dir>/name" (one
+ * slash between them, trailing slashes of data_dir dropped; an empty
+ * data_dir gives name alone). */
+static const char *data_dir_path(const struct amaters_config *cfg,
+                                 const char *explicit, const char *name,
+                                 char *buf, size_t len)
 {
     const char *dir = cfg->server.data_dir;
     size_t dlen = strlen(dir);
     int n;
 
-    if (cfg->server.pid_file[0] != '\0') {
-        n = snprintf(buf, len, "%s", cfg->server.pid_file);
+    if (explicit[0] != '\0') {
+        n = snprintf(buf, len, "%s", explicit);
     } else {
         while (dlen > 1 && dir[dlen - 1] == '/')
             dlen--;
-        n = snprintf(buf, len, "%.*s%samaters-server.pid", (int)dlen, dir,
-                     dir[dlen - 1] == '/' ? "" : "/");
+        n = snprintf(buf, len, "%.*s%s%s", (int)dlen, dir,
+                     dlen == 0 || dir[dlen - 1] == '/' ? "" : "/", name);
     }
     return n < 0 || (size_t)n >= len ? NULL : buf;
+}
+
+const char *amaters_config_pid_path(const struct amaters_config *cfg,
+                                    char *buf, size_t len)
+{
+    return data_dir_path(cfg, cfg->server.pid_file, "amaters-server.pid",
+                         buf, len);
+}
+
+const char *amaters_config_log_path(const struct amaters_config *cfg,
+                                    char *buf, size_t len)
+{
+    return data_dir_path(cfg, cfg->logging.file_path, "amaters-server.log",
+                         buf, len);
+}
+
+const char *amaters_config_audit_path(const struct amaters_config *cfg,
+                                      char *buf, size_t len)
+{
+    return data_dir_path(cfg, cfg->authz.audit_log_path, "audit.jsonl", buf,
+                         len);
 }
 
 /* ---- messages ---- */

@@ -169,7 +169,7 @@ struct amaters_config {
         char *format;
         enum amaters_config_log_format format_id;
         bool file_enabled;
-        char *file_path;
+        char *file_path; /* "" = <data_dir>/amaters-server.log */
         struct amaters_config_logging_rotation {
             bool enabled;
             int64_t max_size_mb;
@@ -222,7 +222,7 @@ struct amaters_config {
         char *default_mode;
         enum amaters_authz_mode default_mode_id;
         bool audit_enabled;
-        char *audit_log_path;
+        char *audit_log_path; /* "" = <data_dir>/audit.jsonl */
         char *audit_fsync;
         enum amaters_audit_fsync_mode audit_fsync_id;
         int64_t audit_fsync_interval_ms;
@@ -331,6 +331,22 @@ int amaters_config_write_docs_markdown(FILE *out);
  */
 const char *amaters_config_pid_path(const struct amaters_config *cfg,
                                     char *buf, size_t len);
+
+/*
+ * Writes the log file path into buf: logging.file_path, or when that is
+ * empty "<data_dir>/amaters-server.log". Returns buf, or NULL when it does
+ * not fit in len bytes.
+ */
+const char *amaters_config_log_path(const struct amaters_config *cfg,
+                                    char *buf, size_t len);
+
+/*
+ * Writes the audit log path into buf: authz.audit_log_path, or when that
+ * is empty "<data_dir>/audit.jsonl". Returns buf, or NULL when it does not
+ * fit in len bytes.
+ */
+const char *amaters_config_audit_path(const struct amaters_config *cfg,
+                                      char *buf, size_t len);
 
 /*
  * Makes dst a deep copy of src (dst's previous contents are overwritten,

@@ -64,11 +64,16 @@ const struct cfg_field cfg_fields[] = {
     ADDR("server.bind_address", server.bind_address, "127.0.0.1:50051", 0,
          "Address of the gRPC listener. Port 0 picks a free port."),
     STR("server.data_dir", server.data_dir, "./data", 0,
-        "Directory for the database, WAL and PID file."),
+        "Directory for the database, WAL and PID file, and by default "
+        "for the log file and the audit log."),
     STR("server.pid_file", server.pid_file, "", 0,
         "PID file path; empty means <data_dir>/amaters-server.pid."),
     INT("server.max_connections", server.max_connections, 1000, 1, 1000000,
-        0, "Most client connections served at once."),
+        0,
+        "Most gRPC calls in flight at once, all clients together (a "
+        "stream counts until it ends), despite the original's name; calls "
+        "over it are refused with RESOURCE_EXHAUSTED (HealthCheck never "
+        "is)."),
     INT("server.shutdown_timeout_secs", server.shutdown_timeout_secs, 30, 0,
         3600, 0, "How long shutdown waits for in-flight calls to finish."),
     INT("server.worker_threads", server.worker_threads, 0, 0, 256, 0,
@@ -88,8 +93,8 @@ const struct cfg_field cfg_fields[] = {
         "compactions do not rewrite (ciphertexts are KBs to MBs); 0 keeps "
         "every value in the LSM tree."),
     BOOL("storage.wal.enabled", storage.wal.enabled, 1, 0,
-         "Write-ahead log; without it a crash loses unflushed writes "
-         "(requires sync_mode = \"none\")."),
+         "Write-ahead log; without it a crash loses the writes not yet "
+         "flushed from the memtables, and sync_mode has no effect."),
     STR("storage.wal.dir", storage.wal.dir, "wal", 0,
         "WAL directory; a relative path is inside data_dir."),
     INT("storage.wal.segment_size_mb", storage.wal.segment_size_mb, 64, 1,
@@ -202,8 +207,9 @@ const struct cfg_field cfg_fields[] = {
          "Log line format."),
     BOOL("logging.file_enabled", logging.file_enabled, 0, 0,
          "Also write the log to file_path."),
-    STR("logging.file_path", logging.file_path, "./data/amaters-server.log",
-        0, "Log file used when file_enabled is true."),
+    STR("logging.file_path", logging.file_path, "", 0,
+        "Log file used when file_enabled is true; empty means "
+        "<data_dir>/amaters-server.log. Its directory must exist."),
     BOOL("logging.rotation.enabled", logging.rotation.enabled, 0, 0,
          "Rotate the log file by size."),
     INT("logging.rotation.max_size_mb", logging.rotation.max_size_mb, 100, 1,
@@ -217,7 +223,11 @@ const struct cfg_field cfg_fields[] = {
     ADDR("metrics.bind_address", metrics.bind_address, "127.0.0.1:9090", 0,
          "Address of the health and metrics HTTP listener."),
     INT("metrics.export_interval_secs", metrics.export_interval_secs, 60, 1,
-        SECS_DAY, 0, "Period of internal metric snapshots."),
+        SECS_DAY, 0,
+        "While metrics.enabled is true, the server logs one INFO line "
+        "\"metrics snapshot: ...\" this often (checked every second): "
+        "uptime, keys and bytes stored, gRPC calls and failed calls so far, "
+        "and audit records dropped when the audit log is on."),
 
     /* [auth] */
     BOOL("auth.enabled", auth.enabled, 0, 0,
@@ -293,8 +303,9 @@ const struct cfg_field cfg_fields[] = {
          "Whether what no permission mentions is denied or allowed."),
     BOOL("authz.audit_enabled", authz.audit_enabled, 0, 0,
          "Append every authorization decision to audit_log_path."),
-    STR("authz.audit_log_path", authz.audit_log_path, "./data/audit.jsonl", 0,
-        "Audit log, one JSON object per line."),
+    STR("authz.audit_log_path", authz.audit_log_path, "", 0,
+        "Audit log, one JSON object per line; empty means "
+        "<data_dir>/audit.jsonl. SIGHUP reopens it (for rotation)."),
     ENUM("authz.audit_fsync", authz.audit_fsync, "interval", fsync_modes, 0,
          "When the audit log is synced: after every record (always), every "
          "audit_fsync_interval_ms (interval), or never (none)."),

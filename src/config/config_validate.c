@@ -143,17 +143,6 @@ static int validate_auth(const struct amaters_config *cfg, char *err,
     return 0;
 }
 
-static int validate_storage(const struct amaters_config *cfg, char *err,
-                            size_t errlen)
-{
-    if (!cfg->storage.wal.enabled &&
-        cfg->storage.wal.sync_mode_id != AMATERS_WAL_SYNC_NONE)
-        return fail(err, errlen,
-                    "storage.wal.enabled = false needs storage.wal.sync_mode "
-                    "= \"none\" (there is no WAL to sync)");
-    return 0;
-}
-
 static int validate_paths(const struct amaters_config *cfg, char *err,
                           size_t errlen)
 {
@@ -163,14 +152,9 @@ static int validate_paths(const struct amaters_config *cfg, char *err,
         return fail(err, errlen,
                     "storage.wal.enabled is true but storage.wal.dir is "
                     "empty");
-    if (cfg->logging.file_enabled && cfg->logging.file_path[0] == '\0')
-        return fail(err, errlen,
-                    "logging.file_enabled is true but logging.file_path is "
-                    "empty");
-    if (cfg->authz.audit_enabled && cfg->authz.audit_log_path[0] == '\0')
-        return fail(err, errlen,
-                    "authz.audit_enabled is true but authz.audit_log_path "
-                    "is empty");
+    /* An empty server.pid_file, logging.file_path or authz.audit_log_path
+     * means a file in data_dir; storage.wal.sync_mode is ignored when the
+     * WAL is off. */
     return 0;
 }
 
@@ -182,8 +166,6 @@ int amaters_config_validate(const struct amaters_config *cfg, char *err,
     rv = validate_fields(cfg, err, errlen);
     if (rv == 0)
         rv = validate_paths(cfg, err, errlen);
-    if (rv == 0)
-        rv = validate_storage(cfg, err, errlen);
     if (rv == 0)
         rv = validate_network(cfg, err, errlen);
     if (rv == 0)

@@ -570,6 +570,38 @@ uint64_t amaters_histogram_count(const struct amaters_metric *m)
     return total;
 }
 
+double amaters_metrics_sum(const char *name, const char *label_name,
+                           const char *except_value)
+{
+    const struct amaters_metric_family *f;
+    size_t label = 0;
+    double sum = 0.0;
+    bool found;
+    size_t i;
+
+    if (name == NULL)
+        return 0.0;
+    pthread_mutex_lock(&reg_mu);
+    i = find_family(name, &found);
+    f = found ? families[i] : NULL;
+    if (f != NULL && label_name != NULL) {
+        while (label < f->nlabels && strcmp(f->label_names[label],
+                                            label_name) != 0)
+            label++;
+    }
+    for (i = 0; f != NULL && i < f->nchildren; i++) {
+        const struct amaters_metric *m = f->children[i];
+
+        if (label_name != NULL && except_value != NULL &&
+            label < f->nlabels &&
+            strcmp(m->label_values[label], except_value) == 0)
+            continue;
+        sum += amaters_metric_value(m);
+    }
+    pthread_mutex_unlock(&reg_mu);
+    return sum;
+}
+
 void amaters_metrics_reset(void)
 {
     pthread_mutex_lock(&reg_mu);

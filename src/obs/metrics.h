@@ -107,6 +107,16 @@ void amaters_histogram_observe(struct amaters_metric *m, double v);
  * METRICS/STATS commands. */
 double amaters_metric_value(const struct amaters_metric *m);
 
+/* Returns the sum of the values (as amaters_metric_value) of every
+ * series of the family called name (counter names with their "_total"),
+ * skipping the series whose label label_name has the value except_value
+ * when both are not NULL (a label the family lacks skips nothing). 0
+ * when there is no such family. For summaries
+ * such as the periodic metrics snapshot (total calls, calls that failed);
+ * takes the registry lock: not for hot paths. */
+double amaters_metrics_sum(const char *name, const char *label_name,
+                           const char *except_value);
+
 /* Returns how many observations a histogram has had (0 for NULL or other
  * types). */
 uint64_t amaters_histogram_count(const struct amaters_metric *m);

@@ -7,6 +7,10 @@
  * each batch with as few write(2) calls as possible and syncs as the
  * policy says. Flush and reopen requests are handed to the writer so that
  * only the writer ever touches the file descriptor.
+ *
+ * Every open log is also on a process-wide list (under g_open_mu, taken
+ * before any log's mu), so that the server's SIGHUP handler and its
+ * metrics can reach the log that the call gate owns.
  */
 #include "security/audit.h"
 
@@ -59,7 +63,34 @@ struct amaters_audit {
     uint64_t interval_ns;
     uint64_t last_sync_ns;
     pthread_t thread;
+    /* On the list of open logs; guarded by g_open_mu. */
+    struct amaters_audit *next_open;
 };
+
+static pthread_mutex_t g_open_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct amaters_audit *g_open; /* guarded by g_open_mu */
+
+static void list_add(struct amaters_audit *a)
+{
+    pthread_mutex_lock(&g_open_mu);
+    a->next_open = g_open;
+    g_open = a;
+    pthread_mutex_unlock(&g_open_mu);
+}
+
+static void list_remove(struct amaters_audit *a)
+{
+    struct amaters_audit **p;
+
+    pthread_mutex_lock(&g_open_mu);
+    for (p = &g_open; *p != NULL; p = &(*p)->next_open) {
+        if (*p == a) {
+            *p = a->next_open;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_open_mu);
+}
 
 const char *amaters_audit_type_name(enum amaters_audit_event_type t)
 {
@@ -484,6 +515,7 @@ int amaters_audit_open(struct amaters_audit **out,
         goto fail;
     }
     pthread_setname_np(a->thread, "amaters-audit"); /* for top -H, perf */
+    list_add(a);
     *out = a;
     return 0;
 fail:
@@ -532,12 +564,48 @@ int amaters_audit_reopen(struct amaters_audit *a)
     return rv;
 }
 
+int amaters_audit_reopen_all(size_t *n_open)
+{
+    struct amaters_audit *a;
+    size_t n = 0;
+    int rv = 0;
+
+    pthread_mutex_lock(&g_open_mu);
+    for (a = g_open; a != NULL; a = a->next_open) {
+        n++;
+        if (amaters_audit_reopen(a) != 0)
+            rv = AMATERS_EIO;
+    }
+    pthread_mutex_unlock(&g_open_mu);
+    if (n_open != NULL)
+        *n_open = n;
+    return rv;
+}
+
+uint64_t amaters_audit_dropped_all(size_t *n_open)
+{
+    struct amaters_audit *a;
+    uint64_t dropped = 0;
+    size_t n = 0;
+
+    pthread_mutex_lock(&g_open_mu);
+    for (a = g_open; a != NULL; a = a->next_open) {
+        n++;
+        dropped += amaters_audit_dropped(a);
+    }
+    pthread_mutex_unlock(&g_open_mu);
+    if (n_open != NULL)
+        *n_open = n;
+    return dropped;
+}
+
 int amaters_audit_close(struct amaters_audit *a)
 {
     int rv;
 
     if (a == NULL)
         return 0;
+    list_remove(a);
     pthread_mutex_lock(&a->mu);
     a->stop = true;
     pthread_cond_signal(&a->wake);

@@ -86,10 +86,12 @@ struct amaters_audit;
 
 /*
  * Opens (appending, creating with mode 0600) the file opt->path and starts
- * the writer thread. Returns 0 with *out owned by the caller (release it
- * with amaters_audit_close), or AMATERS_EINVAL (no path), AMATERS_EIO
- * (err names the path and the errno text), AMATERS_ENOMEM or
- * AMATERS_EINTERNAL (thread creation failed) with *out NULL.
+ * the writer thread; the log is on the process-wide list of open logs
+ * (amaters_audit_reopen_all) until amaters_audit_close. Returns 0 with
+ * *out owned by the caller (release it with amaters_audit_close), or
+ * AMATERS_EINVAL (no path), AMATERS_EIO (err names the path and the errno
+ * text), AMATERS_ENOMEM or AMATERS_EINTERNAL (thread creation failed) with
+ * *out NULL.
  */
 int amaters_audit_open(struct amaters_audit **out,
                        const struct amaters_audit_options *opt, char *err,
@@ -134,11 +136,28 @@ void amaters_audit_pause(struct amaters_audit *a, bool paused);
 int amaters_audit_reopen(struct amaters_audit *a);
 
 /*
- * Stops accepting events, lets the writer write everything still queued
- * (resuming it if paused), syncs and closes the file, joins the thread and
- * frees a. Returns 0, or AMATERS_EIO when any write or sync failed since
- * open. NULL is ignored (returns 0). Call once, when no other thread can
- * still log.
+ * Process-wide: amaters_audit_reopen() on every audit log open in this
+ * process (for the server's SIGHUP, which does not own the log). Stores
+ * how many logs are open in *n_open (when not NULL; 0 = nothing done).
+ * Returns 0, or AMATERS_EIO when some log could not reopen its file (it
+ * keeps writing to the old one). Blocks until every writer has switched.
+ * Any thread, but not while holding a log's lock or from its writer.
+ */
+int amaters_audit_reopen_all(size_t *n_open);
+
+/*
+ * Process-wide: the sum of amaters_audit_dropped() over every audit log
+ * open in this process (for the server's metrics); *n_open (when not
+ * NULL) receives how many logs are open. Any thread.
+ */
+uint64_t amaters_audit_dropped_all(size_t *n_open);
+
+/*
+ * Takes a off the list of open logs, stops accepting events, lets the
+ * writer write everything still queued (resuming it if paused), syncs and
+ * closes the file, joins the thread and frees a. Returns 0, or
+ * AMATERS_EIO when any write or sync failed since open. NULL is ignored
+ * (returns 0). Call once, when no other thread can still log.
  */
 int amaters_audit_close(struct amaters_audit *a);
 

@@ -1,11 +1,15 @@
 /*
  * lifecycle.c - the start command: refuse what this build cannot honour,
- * take the PID file, bring up logging, HTTP health/metrics, storage, the
- * executor and gRPC; serve until SIGTERM/SIGINT; then drain and shut down
- * in order (NOT_SERVING, stop accepting, drain in-flight calls bounded by
+ * create the data directory, bring up logging, take the PID file, start
+ * HTTP health/metrics, storage, the executor and gRPC; serve until
+ * SIGTERM/SIGINT, logging a metrics snapshot every
+ * metrics.export_interval_secs; then drain and shut down in order
+ * (NOT_SERVING, stop accepting, drain in-flight calls bounded by
  * shutdown_timeout_secs, flush and close storage, remove the PID file).
  * A second SIGTERM/SIGINT during shutdown exits at once. SIGHUP re-reads
- * logging.level from the configuration file.
+ * the configuration file and applies logging.level, authz.default_role,
+ * authz.default_mode and the roles file (other changes need a restart),
+ * and reopens the audit log so that it can be rotated.
  *
  * Signals are blocked in every thread (the mask is set before any thread
  * exists) and taken synchronously by the main thread with sigtimedwait,
@@ -34,6 +38,7 @@
 #include "query/query.h"
 #include "rpc/auth.h"
 #include "rpc/rpc.h"
+#include "security/audit.h"
 #include "security/tls.h"
 #include "storage/engine.h"
 
@@ -52,6 +57,7 @@ struct runtime {
     sigset_t sigs;
     char grpc_addr[300], http_addr[300];
     uint64_t started_ns;
+    uint64_t snapshot_due_ns; /* next metrics snapshot; main thread only */
 };
 
 static struct runtime *g_rt; /* for the second-signal thread only */
@@ -153,14 +159,18 @@ static void release_pid_file(struct runtime *rt)
     rt->pid_fd = -1;
 }
 
+/* After check_data_dir: the default log file is in the data directory. */
 static int init_logging(const struct amaters_config *cfg)
 {
     struct amaters_log_options o = {0};
-    char err[512];
+    char err[4400], path[4200];
     if (amaters_log_parse_level(cfg->logging.level, &o.level) ||
         amaters_log_parse_format(cfg->logging.format, &o.format))
         return fail("logging: bad level or format");
-    o.file_path = cfg->logging.file_enabled ? cfg->logging.file_path : NULL;
+    if (cfg->logging.file_enabled &&
+        amaters_config_log_path(cfg, path, sizeof path) == NULL)
+        return fail("logging: logging.file_path is too long");
+    o.file_path = cfg->logging.file_enabled ? path : NULL;
     o.rotate = cfg->logging.rotation.enabled;
     o.max_size_bytes = (uint64_t)cfg->logging.rotation.max_size_mb << 20;
     o.max_backups = (unsigned)cfg->logging.rotation.max_backups;
@@ -204,6 +214,24 @@ static void collect_write_health(const struct amaters_engine_stats *st)
     amaters_gauge_set(imm, (double)st->immutable_memtables);
 }
 
+/* Audit records dropped (queue full), when an audit log is open. */
+static void collect_audit(void)
+{
+    static struct amaters_metric *dropped;
+    size_t n_open = 0;
+    double now = (double)amaters_audit_dropped_all(&n_open);
+
+    if (n_open == 0)
+        return;
+    if (dropped == NULL)
+        dropped = amaters_metrics_simple(
+            AMATERS_METRIC_COUNTER, "amaters_audit_records_dropped_total",
+            "Audit records dropped because the audit queue was full (or "
+            "memory ran out)");
+    if (dropped && now > amaters_metric_value(dropped))
+        amaters_counter_add(dropped, now - amaters_metric_value(dropped));
+}
+
 static void collect_cb(void *arg)
 {
     struct runtime *rt = arg;
@@ -226,6 +254,7 @@ static void collect_cb(void *arg)
         collect_write_health(&st);
     }
     amaters_gauge_set(up, (double)(amaters_now_ns() - rt->started_ns) / 1e9);
+    collect_audit();
 }
 
 static void register_build_info(void)
@@ -270,6 +299,12 @@ static int start_storage(struct runtime *rt)
     struct amaters_engine_options eo;
 
     amaters_server_engine_options(&rt->cfg, &eo, wal_dir, sizeof wal_dir);
+    if (!rt->cfg.storage.wal.enabled)
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "storage.wal.enabled = false: a crash loses the writes "
+                    "not yet flushed from memory to disk; "
+                    "storage.wal.sync_mode (\"%s\") has no effect",
+                    rt->cfg.storage.wal.sync_mode);
     amaters_health_set_component("storage", AMATERS_COMPONENT_DOWN,
                                  "opening");
     rc = ops->open(&eo, &rt->engine, err, sizeof err);
@@ -300,10 +335,34 @@ static int start_storage(struct runtime *rt)
     return 0;
 }
 
+/* Describes the limits for the start-up line: "off", or "on (...)". */
+static void describe_limits(const struct amaters_config_limits *l,
+                            char *buf, size_t len)
+{
+    char rps[40] = "", global[40] = "", calls[64] = "", all[160];
+
+    if (l->rps)
+        snprintf(rps, sizeof rps, ", %lld/s per client", (long long)l->rps);
+    if (l->global_rps)
+        snprintf(global, sizeof global, ", %lld/s in total",
+                 (long long)l->global_rps);
+    if (l->max_calls_per_client)
+        snprintf(calls, sizeof calls, ", %lld calls in flight per client",
+                 (long long)l->max_calls_per_client);
+    snprintf(all, sizeof all, "%s%s%s", rps, global, calls);
+    if (all[0] == '\0')
+        snprintf(buf, len, "off");
+    else
+        snprintf(buf, len, "on (%s)", all + 2);
+}
+
 static int start_security(struct runtime *rt)
 {
     const struct amaters_config *c = &rt->cfg;
-    char err[1024];
+    /* What the gate is built from: c with the audit path resolved (a
+     * shallow copy; the gate copies what it keeps). */
+    struct amaters_config gate_cfg = *c;
+    char err[1024], audit_path[4200], limits[200];
     if (c->network.tls_enabled) {
         struct amaters_tls_options o = {
             .cert_path = c->network.tls_cert,
@@ -322,23 +381,28 @@ static int start_security(struct runtime *rt)
         if (rt->creds == NULL)
             return fail("TLS: cannot create server credentials");
     }
+    if (amaters_config_audit_path(c, audit_path, sizeof audit_path) == NULL)
+        return fail("security: authz.audit_log_path is too long");
+    gate_cfg.authz.audit_log_path = audit_path;
     if (c->auth.enabled || c->authz.enabled || c->authz.audit_enabled ||
         c->limits.rps || c->limits.global_rps ||
         c->limits.max_calls_per_client) {
-        if (amaters_gate_create(c, rt->tls, &rt->gate, err, sizeof err))
+        if (amaters_gate_create(&gate_cfg, rt->tls, &rt->gate, err,
+                                sizeof err))
             return fail("security: %s", err);
     }
+    describe_limits(&c->limits, limits, sizeof limits);
     amaters_log(AMATERS_LOG_INFO, "server",
                 "security: tls %s%s, authentication %s, authorization %s, "
-                "audit %s, rate limits %s",
+                "audit %s%s, limits %s",
                 c->network.tls_enabled ? "on" : "off",
                 c->network.require_client_cert ? " (client certificates "
                                                  "required)"
                                                : "",
                 c->auth.enabled ? "on" : "off",
                 c->authz.enabled ? "on" : "off",
-                c->authz.audit_enabled ? "on" : "off",
-                c->limits.rps || c->limits.global_rps ? "on" : "off");
+                c->authz.audit_enabled ? "on, to " : "off",
+                c->authz.audit_enabled ? audit_path : "", limits);
     return 0;
 }
 
@@ -386,10 +450,34 @@ static void *second_signal_main(void *arg)
     _exit(AMATERS_EXIT_ERROR);
 }
 
-/* SIGHUP: re-reads the configuration and applies what can change while
- * running (logging.level, authz.default_role, authz.default_mode and the
- * roles file); anything else that changed is reported as needing a
- * restart and nothing is applied. */
+/* SIGHUP: reopens the audit log at its configured path, so that a file
+ * moved aside by log rotation is replaced by a new one. */
+static void reopen_audit(const struct runtime *rt)
+{
+    char path[4200];
+    size_t n_open = 0;
+    int rc = amaters_audit_reopen_all(&n_open);
+
+    if (amaters_config_audit_path(&rt->cfg, path, sizeof path) == NULL)
+        snprintf(path, sizeof path, "(authz.audit_log_path)");
+    if (n_open == 0)
+        amaters_log(AMATERS_LOG_DEBUG, "server",
+                    "SIGHUP: no audit log to reopen");
+    else if (rc == 0)
+        amaters_log(AMATERS_LOG_INFO, "server",
+                    "SIGHUP: audit log %s reopened", path);
+    else
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "SIGHUP: audit log %s cannot be reopened; records still "
+                    "go to the file that was open",
+                    path);
+}
+
+/* SIGHUP: reopens the audit log, then re-reads the configuration and
+ * applies what can change while running (logging.level,
+ * authz.default_role, authz.default_mode and the roles file); anything
+ * else that changed is reported as needing a restart and nothing is
+ * applied. */
 static void reload_config(struct runtime *rt)
 {
     struct amaters_config fresh;
@@ -397,6 +485,7 @@ static void reload_config(struct runtime *rt)
     const char *changed[32];
     char err[512];
 
+    reopen_audit(rt);
     if (amaters_server_load_config(rt->cli, &fresh) != 0) {
         amaters_log(AMATERS_LOG_WARN, "server",
                     "SIGHUP: configuration not reloaded (invalid)");
@@ -433,6 +522,54 @@ out:
     amaters_config_free(&fresh);
 }
 
+/* metrics.export_interval_secs: one INFO line of key figures. */
+static void log_snapshot(const struct runtime *rt)
+{
+    struct amaters_engine_stats st;
+    char audit[64] = "";
+    size_t n_audit = 0;
+    uint64_t dropped = amaters_audit_dropped_all(&n_audit);
+
+    if (rt->exec == NULL || amaters_exec_engine_stats(rt->exec, &st) != 0)
+        memset(&st, 0, sizeof st);
+    if (n_audit > 0)
+        snprintf(audit, sizeof audit, " audit_records_dropped=%llu",
+                 (unsigned long long)dropped);
+    amaters_log(AMATERS_LOG_INFO, "server",
+                "metrics snapshot: uptime_secs=%llu keys_stored=%llu "
+                "bytes_stored=%llu grpc_calls=%.0f grpc_errors=%.0f%s",
+                (unsigned long long)((amaters_now_ns() - rt->started_ns) /
+                                     1000000000u),
+                (unsigned long long)st.key_count,
+                (unsigned long long)st.data_bytes,
+                amaters_metrics_sum("amaters_grpc_requests_total", NULL,
+                                    NULL),
+                amaters_metrics_sum("amaters_grpc_requests_total",
+                                    "outcome", "ok"),
+                audit);
+}
+
+/* Logs a snapshot when one is due (checked on every tick of serve). */
+static void snapshot_tick(struct runtime *rt)
+{
+    uint64_t period =
+        (uint64_t)rt->cfg.metrics.export_interval_secs * 1000000000u;
+    uint64_t now = amaters_now_ns();
+
+    if (!rt->cfg.metrics.enabled)
+        return;
+    if (rt->snapshot_due_ns == 0) {
+        rt->snapshot_due_ns = now + period;
+        return;
+    }
+    if (now < rt->snapshot_due_ns)
+        return;
+    log_snapshot(rt);
+    rt->snapshot_due_ns += period;
+    if (rt->snapshot_due_ns <= now)
+        rt->snapshot_due_ns = now + period;
+}
+
 /* Serves until SIGTERM or SIGINT; returns the signal. */
 static int serve(struct runtime *rt)
 {
@@ -440,6 +577,7 @@ static int serve(struct runtime *rt)
     for (;;) {
         siginfo_t si;
         amaters_health_heartbeat();
+        snapshot_tick(rt);
         int sig = sigtimedwait(&rt->sigs, &si, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
@@ -537,8 +675,9 @@ static void teardown(struct runtime *rt)
 
 static int start_everything(struct runtime *rt)
 {
-    if (check_supported(&rt->cfg) || init_logging(&rt->cfg) ||
-        check_data_dir(rt->cfg.server.data_dir) || take_pid_file(rt))
+    if (check_supported(&rt->cfg) ||
+        check_data_dir(rt->cfg.server.data_dir) || init_logging(&rt->cfg) ||
+        take_pid_file(rt))
         return -1;
     amaters_health_set_version(amaters_server_version());
     amaters_health_set_phase(AMATERS_PHASE_STARTING);

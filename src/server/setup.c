@@ -80,7 +80,10 @@ void amaters_server_engine_options(const struct amaters_config *cfg,
     eo->path = cfg->server.data_dir;
     eo->memtable_size_mb = (size_t)cfg->storage.memtable_size_mb;
     eo->block_cache_size_mb = (size_t)cfg->storage.block_cache_size_mb;
-    eo->sync_mode = strcmp(sm, "always") == 0     ? AMATERS_SYNC_ALWAYS
+    /* Without a WAL there is nothing to sync (and RocksDB refuses synced
+     * writes without one): storage.wal.sync_mode does not apply. */
+    eo->sync_mode = !cfg->storage.wal.enabled       ? AMATERS_SYNC_NONE
+                    : strcmp(sm, "always") == 0     ? AMATERS_SYNC_ALWAYS
                     : strcmp(sm, "interval") == 0 ? AMATERS_SYNC_INTERVAL
                                                   : AMATERS_SYNC_NONE;
     eo->sync_interval_ms = (unsigned)cfg->storage.wal.sync_interval_ms;

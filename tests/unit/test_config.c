@@ -118,7 +118,8 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.logging.format, "pretty");
     assert_int_equal(cfg.logging.format_id, AMATERS_LOG_FORMAT_PRETTY);
     assert_false(cfg.logging.file_enabled);
-    assert_string_equal(cfg.logging.file_path, "./data/amaters-server.log");
+    /* "" = <data_dir>/amaters-server.log, so it follows --data-dir */
+    assert_string_equal(cfg.logging.file_path, "");
     assert_false(cfg.logging.rotation.enabled);
     assert_int_equal(cfg.logging.rotation.max_size_mb, 100);
     assert_int_equal(cfg.logging.rotation.max_backups, 10);
@@ -155,7 +156,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.authz.default_mode_id,
                      AMATERS_AUTHZ_DENY_BY_DEFAULT);
     assert_false(cfg.authz.audit_enabled);
-    assert_string_equal(cfg.authz.audit_log_path, "./data/audit.jsonl");
+    /* "" = <data_dir>/audit.jsonl, so it follows --data-dir */
+    assert_string_equal(cfg.authz.audit_log_path, "");
     assert_int_equal(amaters_config_validate(&cfg, err, sizeof(err)), 0);
 }
 
@@ -746,13 +748,14 @@ static const struct validate_case validate_cases[] = {
     {{"storage.wal.dir=", "storage.wal.enabled=false",
       "storage.wal.sync_mode=none"},
      NULL},
-    {{"storage.wal.enabled=false"},
-     "storage.wal.enabled = false needs storage.wal.sync_mode = \"none\" "
-     "(there is no WAL to sync)"},
-    {{"logging.file_enabled=true", "logging.file_path="},
-     "logging.file_enabled is true but logging.file_path is empty"},
-    {{"authz.audit_enabled=true", "authz.audit_log_path="},
-     "authz.audit_enabled is true but authz.audit_log_path is empty"},
+    /* Without a WAL, sync_mode does not apply: any value is accepted. */
+    {{"storage.wal.enabled=false"}, NULL},
+    {{"storage.wal.enabled=false", "storage.wal.sync_mode=always"}, NULL},
+    {{"storage.wal.enabled=false", "storage.wal.sync_mode=interval"},
+     NULL},
+    /* Empty paths mean files in the data directory. */
+    {{"logging.file_enabled=true", "logging.file_path="}, NULL},
+    {{"authz.audit_enabled=true", "authz.audit_log_path="}, NULL},
 };
 
 static void test_validate(void **state)
@@ -896,6 +899,24 @@ static void test_docs_up_to_date(void **state)
     assert_non_null(strstr(want, "`AMATERS_AUTHZ__DEFAULT_ROLE` | yes |"));
     assert_non_null(strstr(want, "`AMATERS_TLS_ENABLED`"));
     assert_non_null(strstr(want, "\n## [auth.api_key]\n"));
+    /* Descriptions that say what the key does (no stale claims). */
+    assert_non_null(strstr(want, "| `file_path` | string | `\"\"` |"));
+    assert_non_null(strstr(want, "| `audit_log_path` | string | `\"\"` |"));
+    assert_non_null(strstr(want, "&lt;data_dir&gt;/amaters-server.log"));
+    assert_non_null(strstr(want, "&lt;data_dir&gt;/audit.jsonl"));
+    assert_null(strstr(want, "requires sync_mode"));
+    assert_null(strstr(want, "Period of internal metric snapshots"));
+    assert_non_null(strstr(want, "\"metrics snapshot: ...\""));
+    assert_null(strstr(want, "Most client connections served"));
+    assert_non_null(strstr(want, "calls in flight at once"));
+    /* start --generate-config prints the effective configuration. */
+    assert_null(strstr(want, "same TOML for the defaults"));
+    {
+        const char *g = strstr(want, "--generate-config");
+        assert_non_null(g);
+        assert_non_null(strstr(g, "effective configuration"));
+        assert_true(strstr(g, "effective configuration") - g < 120);
+    }
 
     assert_non_null(src);
     snprintf(path, sizeof(path), "%s/docs/configuration.md", src);
@@ -935,6 +956,53 @@ static void test_pid_path(void **state)
     set_ok("server.pid_file", "/run/x.pid");
     assert_string_equal(amaters_config_pid_path(&cfg, buf, sizeof(buf)),
                         "/run/x.pid");
+}
+
+/* Empty logging.file_path / authz.audit_log_path: files in data_dir. */
+static void test_log_and_audit_paths(void **state)
+{
+    static const struct {
+        const char *data_dir, *log_path, *audit_path; /* NULL: default */
+        const char *want_log, *want_audit;
+    } cases[] = {
+        {NULL, NULL, NULL, "./data/amaters-server.log",
+         "./data/audit.jsonl"},
+        {"/elsewhere", NULL, NULL, "/elsewhere/amaters-server.log",
+         "/elsewhere/audit.jsonl"},
+        {"/var/lib/am//", NULL, NULL, "/var/lib/am/amaters-server.log",
+         "/var/lib/am/audit.jsonl"},
+        {"/", NULL, NULL, "/amaters-server.log", "/audit.jsonl"},
+        {"rel/d", NULL, NULL, "rel/d/amaters-server.log",
+         "rel/d/audit.jsonl"},
+        {"/elsewhere", "/var/log/a.log", "/var/log/audit.jsonl",
+         "/var/log/a.log", "/var/log/audit.jsonl"},
+    };
+    char buf[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        amaters_config_free(&cfg);
+        assert_int_equal(amaters_config_init_defaults(&cfg), 0);
+        if (cases[i].data_dir)
+            set_ok("server.data_dir", cases[i].data_dir);
+        if (cases[i].log_path)
+            set_ok("logging.file_path", cases[i].log_path);
+        if (cases[i].audit_path)
+            set_ok("authz.audit_log_path", cases[i].audit_path);
+        assert_string_equal(amaters_config_log_path(&cfg, buf, sizeof(buf)),
+                            cases[i].want_log);
+        assert_string_equal(
+            amaters_config_audit_path(&cfg, buf, sizeof(buf)),
+            cases[i].want_audit);
+    }
+    /* Too small a buffer: NULL, never a cut path. */
+    amaters_config_free(&cfg);
+    assert_int_equal(amaters_config_init_defaults(&cfg), 0);
+    assert_null(amaters_config_log_path(&cfg, buf, 25));
+    assert_non_null(amaters_config_log_path(&cfg, buf, 26));
+    assert_null(amaters_config_audit_path(&cfg, buf, 18));
+    assert_non_null(amaters_config_audit_path(&cfg, buf, 19));
 }
 
 static void test_copy_diff_reload(void **state)
@@ -1088,6 +1156,7 @@ int main(void)
         T(test_dump_round_trip),
         T(test_docs_up_to_date),
         T(test_pid_path),
+        T(test_log_and_audit_paths),
         T(test_copy_diff_reload),
         T(test_auth_methods),
         T(test_allocation_failures),
