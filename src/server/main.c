@@ -50,6 +50,7 @@ static const char usage_text[] =
     "(logging.level)\n"
     "  -h, --help             show help (also: amaters-server COMMAND "
     "--help)\n"
+    "  -V, --version          print the version (as the version command)\n"
     "\n"
     "Configuration precedence: built-in defaults < config file < "
     "environment\n"
@@ -85,9 +86,11 @@ static const struct {
      "server.shutdown_timeout_secs + 5)\n"},
     {"status",
      "Usage: amaters-server [OPTIONS] status [--format human|json]\n\n"
-     "Asks the running server over gRPC (HealthCheck, GetServerInfo); falls "
-     "back to\nthe PID file when it does not answer. Exit 0 when running, 1 "
-     "otherwise.\n"},
+     "Asks the running server over gRPC (HealthCheck, GetServerInfo); when "
+     "gRPC\ncannot be used (TLS on, credentials needed, no answer) asks GET "
+     "/health on\nthe HTTP address in the PID file; falls back to the PID "
+     "file when neither\nanswers. --format json prints one object (fields in "
+     "docs/operations.md).\nExit 0 when running, 1 otherwise.\n"},
     {"version",
      "Usage: amaters-server version [--verbose]\n\nPrints the version; "
      "--verbose adds protocol, build and library versions.\n"},
@@ -138,6 +141,31 @@ static int usage_error(const char *fmt, ...)
     return AMATERS_EXIT_USAGE;
 }
 
+/* A bad value of a global option is a usage error (exit 2), found before
+ * any command runs: checked against the configuration schema. */
+static int check_flag_values(const struct amaters_cli *cli)
+{
+    const struct {
+        const char *key, *value, *flag;
+    } flags[] = {
+        {"server.bind_address", cli->bind, "--bind"},
+        {"server.data_dir", cli->data_dir, "--data-dir"},
+        {"logging.level", cli->log_level, "--log-level"},
+    };
+    struct amaters_config tmp;
+    char err[1024] = "";
+    int rc = 0;
+
+    amaters_config_init_defaults(&tmp);
+    for (size_t i = 0; rc == 0 && i < sizeof flags / sizeof flags[0]; i++) {
+        if (flags[i].value)
+            rc = amaters_config_set(&tmp, flags[i].key, flags[i].value,
+                                    flags[i].flag, err, sizeof err);
+    }
+    amaters_config_free(&tmp);
+    return rc ? usage_error("%s", err) : 0;
+}
+
 static int cmd_version(const struct amaters_cli *cli)
 {
     printf("amaters-server %s\n", AMATERS_VERSION);
@@ -186,6 +214,7 @@ enum opt_id {
     OPT_VERBOSE,
     OPT_SHOW,
     OPT_NO_BACKUP,
+    OPT_VERSION = 'V',
 };
 
 static const struct option long_opts[] = {
@@ -202,6 +231,7 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"show", no_argument, NULL, OPT_SHOW},
     {"no-backup", no_argument, NULL, OPT_NO_BACKUP},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
@@ -223,6 +253,8 @@ static int option_allowed(int id, const char *cmd)
         return strcmp(cmd, "validate-config") == 0;
     case OPT_NO_BACKUP:
         return strcmp(cmd, "repair") == 0;
+    case OPT_VERSION:
+        return cmd[0] == '\0' || strcmp(cmd, "version") == 0;
     default:
         return 1;
     }
@@ -274,6 +306,9 @@ static int set_option(struct amaters_cli *cli, int id, const char *arg)
     case OPT_NO_BACKUP:
         cli->no_backup = true;
         break;
+    case OPT_VERSION:
+        cli->command = "version";
+        break;
     default:
         return AMATERS_EXIT_USAGE;
     }
@@ -308,7 +343,7 @@ static int parse(int argc, char **argv, struct amaters_cli *cli, bool *help)
         return AMATERS_EXIT_ERROR;
     opterr = 0;
     /* '+' would stop at the command; '-' returns it as argument 1. */
-    while ((c = getopt_long(argc, argv, "-c:b:d:h", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-c:b:d:hV", long_opts, NULL)) != -1) {
         if (c == 1) {
             if (cli->command) {
                 rc = usage_error("unexpected argument '%s'", optarg);
@@ -352,6 +387,8 @@ int main(int argc, char **argv)
     bool help = false;
     int rc = parse(argc, argv, &cli, &help);
 
+    if (rc == 0 && !help)
+        rc = check_flag_values(&cli);
     if (rc)
         return rc;
     if (help)

@@ -521,6 +521,29 @@ def test_version():
     assert "0.2.0" in v.stdout, "verbose output names the protocol version"
 
 
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_flag(flag):
+    r = run_cli(["version"], timeout=10)
+    f = run_cli([flag], timeout=10)
+    assert f.returncode == 0, f.stderr
+    assert f.stdout == r.stdout
+
+
+@pytest.mark.parametrize("args,names", [
+    (["--log-level", "bogus", "status"], ["--log-level", "bogus"]),
+    (["-b", "nonsense", "status"], ["--bind", "nonsense"]),
+    (["--log-level", "loud", "start"], ["--log-level", "loud"]),
+    (["status", "--version"], ["--version"]),
+])
+def test_bad_option_values_are_usage_errors(tmp_path, args, names):
+    r = subprocess.run([SERVER_BIN] + args, capture_output=True, text=True,
+                       timeout=10, cwd=tmp_path)
+    assert r.returncode == 2, (args, r.returncode, r.stderr)
+    for n in names:
+        assert n in r.stderr, (n, r.stderr)
+    assert not (tmp_path / "data").exists(), "nothing was started"
+
+
 @pytest.mark.parametrize("cmd", [None, "start", "stop", "status", "version",
                                  "validate-config"])
 def test_help(tmp_path, cmd):
