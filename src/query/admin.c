@@ -29,18 +29,34 @@
 #define ADMIN_LOGS_DEFAULT 100
 #define ADMIN_LOGS_MAX 1000
 
+/* argv[i] is NUL-terminated in place; lens[i] is its length in the key,
+ * which is longer than strlen() when the argument holds a NUL byte. */
 struct admin_args {
     char *argv[ADMIN_MAX_ARGS];
+    size_t lens[ADMIN_MAX_ARGS];
     int argc;
 };
 
-static void split_args(char *s, struct admin_args *a)
+/* Splits the n bytes at s (followed by a NUL) into at most ADMIN_MAX_ARGS
+ * arguments separated by spaces and tabs. */
+static void split_args(char *s, size_t n, struct admin_args *a)
 {
+    size_t i = 0;
+
     a->argc = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(s, " \t", &save); t && a->argc < ADMIN_MAX_ARGS;
-         t = strtok_r(NULL, " \t", &save))
-        a->argv[a->argc++] = t;
+    while (a->argc < ADMIN_MAX_ARGS) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        if (i == n)
+            break;
+        size_t b = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t')
+            i++;
+        a->argv[a->argc] = s + b;
+        a->lens[a->argc++] = i - b;
+        if (i < n)
+            s[i++] = '\0';
+    }
 }
 
 static uint64_t uptime_s(struct amaters_exec *x)
@@ -240,22 +256,101 @@ static int cmd_cluster(struct amaters_exec *x, cJSON *o, bool nodes_only)
     return 0;
 }
 
-static int cmd_compact(struct amaters_exec *x, const struct admin_args *a,
-                       cJSON *o)
+/* Adds the figures of a compaction: its duration and the on-disk size
+ * before and after. */
+static void compact_figures(cJSON *o, uint64_t ns,
+                            const struct amaters_engine_stats *b,
+                            const struct amaters_engine_stats *a)
 {
+    double disk_b = (double)b->sst_bytes + (double)b->blob_bytes;
+    double disk_a = (double)a->sst_bytes + (double)a->blob_bytes;
+
+    cJSON_AddNumberToObject(o, "duration_ms", (double)ns / 1e6);
+    cJSON_AddNumberToObject(o, "sst_bytes_before", (double)b->sst_bytes);
+    cJSON_AddNumberToObject(o, "sst_bytes_after", (double)a->sst_bytes);
+    cJSON_AddNumberToObject(o, "blob_bytes_before", (double)b->blob_bytes);
+    cJSON_AddNumberToObject(o, "blob_bytes_after", (double)a->blob_bytes);
+    cJSON_AddNumberToObject(o, "size_before_bytes", disk_b);
+    cJSON_AddNumberToObject(o, "size_after_bytes", disk_a);
+    cJSON_AddNumberToObject(o, "reclaimed_bytes", disk_b - disk_a);
+}
+
+/* Flushes, measures, compacts [lo, hi) (NULL: everything) of
+ * collection what ("*": everything), measures again. */
+static int compact_range(struct amaters_exec *x, struct amaters_qctx *ctx,
+                         const char *what, const uint8_t *lo, size_t lo_len,
+                         const uint8_t *hi, size_t hi_len, cJSON *o)
+{
+    struct amaters_engine_stats before = {0}, after = {0};
+    uint64_t t0 = amaters_now_ns();
+    /* memtables first, so that both sizes count the same data */
     int rc = x->engine->ops->flush(x->engine);
+
+    if (rc == 0)
+        rc = x->engine->ops->stats(x->engine, &before);
+    if (rc == 0)
+        rc = amaters_engine_compact(x->engine, lo, lo_len, hi, hi_len);
+    if (rc == 0)
+        rc = x->engine->ops->stats(x->engine, &after);
     if (rc)
-        return rc;
-    cJSON_AddBoolToObject(o, "compacted", true);
-    cJSON_AddStringToObject(o, "collection",
-                            a->argc > 1 ? a->argv[1] : "*");
-    cJSON_AddStringToObject(o, "engine", x->opts.engine_name);
-    cJSON_AddStringToObject(o, "note",
-                            strcmp(x->opts.engine_name, "memory") == 0
-                                ? "the memory engine keeps no files: "
-                                  "nothing to compact"
-                                : "flushed");
+        return amaters_qctx_fail(ctx, rc, "COMPACT %.64s: storage: %s",
+                                 what, amaters_strerror(rc));
+    uint64_t ns = amaters_now_ns() - t0;
+    compact_figures(o, ns, &before, &after);
+    amaters_log(AMATERS_LOG_INFO, "admin",
+                "compacted %.64s: %llu -> %llu bytes on disk in %llu ms",
+                what,
+                (unsigned long long)(before.sst_bytes + before.blob_bytes),
+                (unsigned long long)(after.sst_bytes + after.blob_bytes),
+                (unsigned long long)(ns / 1000000));
     return 0;
+}
+
+/* COMPACT [collection]: the whole engine, or the engine key range of one
+ * collection (validated as a query's collection is). Engines without a
+ * compact op (memory) answer "compacted": false. */
+static int cmd_compact(struct amaters_exec *x, struct amaters_qctx *ctx,
+                       const struct admin_args *a, cJSON *o)
+{
+    const char *coll = a->argc > 1 ? a->argv[1] : NULL;
+    bool can = x->engine->ops->compact != NULL;
+    const char *note;
+    uint8_t *lo = NULL, *hi = NULL;
+    size_t lo_len = 0, hi_len = 0;
+    int rc = 0;
+
+    if (coll != NULL) {
+        ProtobufCBinaryData c = {a->lens[1], (uint8_t *)a->argv[1]};
+        rc = q_check_collection(ctx, c, "compact");
+        if (rc == 0)
+            rc = amaters_key_range(coll, c.len, NULL, 0, NULL, 0, &lo,
+                                   &lo_len, &hi, &hi_len);
+        if (rc)
+            goto out;
+    }
+    if (can) {
+        rc = compact_range(x, ctx, coll ? coll : "*", lo, lo_len, hi,
+                           hi_len, o);
+        if (rc)
+            goto out;
+    }
+    cJSON_AddBoolToObject(o, "compacted", can);
+    cJSON_AddStringToObject(o, "collection", coll ? coll : "*");
+    cJSON_AddStringToObject(o, "engine", x->opts.engine_name);
+    if (!can)
+        note = strcmp(x->opts.engine_name, "memory") == 0
+                   ? "the memory engine keeps no files: nothing to compact"
+                   : "this engine has nothing to compact";
+    else if (coll != NULL)
+        note = "flushed, then compacted the files holding the "
+               "collection's keys";
+    else
+        note = "flushed, then compacted every file";
+    cJSON_AddStringToObject(o, "note", note);
+out:
+    amaters_free(lo);
+    amaters_free(hi);
+    return rc;
 }
 
 static int cmd_backup(struct amaters_exec *x, struct amaters_qctx *ctx,
@@ -312,7 +407,7 @@ static int run(struct amaters_exec *x, struct amaters_qctx *ctx,
     if (strcasecmp(c, "NODES") == 0)
         return cmd_cluster(x, o, true);
     if (strcasecmp(c, "COMPACT") == 0)
-        return cmd_compact(x, a, o);
+        return cmd_compact(x, ctx, a, o);
     if (strcasecmp(c, "BACKUP") == 0)
         return cmd_backup(x, ctx, a, o, false);
     if (strcasecmp(c, "RESTORE") == 0)
@@ -346,8 +441,9 @@ int q_admin(struct amaters_exec *x, struct amaters_qctx *ctx,
     size_t plen = strlen(AMATERS_ADMIN_PREFIX);
     struct admin_args a;
     bool known = false;
+    size_t line_len = g->key->data.len - plen;
     char *line = amaters_arena_memdup(ctx->arena, g->key->data.data + plen,
-                                      g->key->data.len - plen);
+                                      line_len);
     cJSON *o = cJSON_CreateObject();
     Amaters__Types__CipherBlob *blob = NULL;
     int rc = 0;
@@ -356,7 +452,7 @@ int q_admin(struct amaters_exec *x, struct amaters_qctx *ctx,
         rc = amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");
         goto out;
     }
-    split_args(line, &a);
+    split_args(line, line_len, &a);
     if (a.argc == 0)
         goto answer;
     rc = run(x, ctx, &a, o, &known);

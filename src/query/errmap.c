@@ -1,5 +1,7 @@
 /*
- * errmap.c - the internal-code -> wire mapping table.
+ * errmap.c - the internal-code -> wire mapping table. The ErrorCode and
+ * category go into unary ErrorResponses; the gRPC status column is only
+ * used to end a stream, and follows protocol.md's list for streams.
  */
 #include "query/errmap.h"
 
@@ -31,14 +33,19 @@ static const struct {
      {C(VALIDATION_SIZE_EXCEEDED), K(CLIENT_ERROR), GRPC_STATUS_INVALID_ARGUMENT, 0}},
     {AMATERS_EBADCOLL,
      {C(VALIDATION_INVALID_COLLECTION), K(CLIENT_ERROR), GRPC_STATUS_INVALID_ARGUMENT, 0}},
+    /* streams: "storage or internal -> INTERNAL" (protocol.md); a
+     * missing key is no stream error (GET answers nothing), so reaching
+     * here is a storage failure */
     {AMATERS_ENOTFOUND,
-     {C(STORAGE_NOT_FOUND), K(NON_RETRYABLE), GRPC_STATUS_NOT_FOUND, 0}},
+     {C(STORAGE_NOT_FOUND), K(NON_RETRYABLE), GRPC_STATUS_INTERNAL, 0}},
     {AMATERS_EEXISTS,
      {C(STORAGE_ALREADY_EXISTS), K(NON_RETRYABLE), GRPC_STATUS_ALREADY_EXISTS, 0}},
     {AMATERS_ECORRUPT,
      {C(STORAGE_CORRUPTED), K(SERVER_ERROR), GRPC_STATUS_INTERNAL, 0}},
+    /* streams: a full disk is a storage failure (INTERNAL), not the
+     * client's overload (RESOURCE_EXHAUSTED: rate limit, overload) */
     {AMATERS_EFULL,
-     {C(STORAGE_FULL), K(SERVER_ERROR), GRPC_STATUS_RESOURCE_EXHAUSTED, 0}},
+     {C(STORAGE_FULL), K(SERVER_ERROR), GRPC_STATUS_INTERNAL, 0}},
     {AMATERS_EIO,
      {C(STORAGE_IO), K(SERVER_ERROR), GRPC_STATUS_INTERNAL, 0}},
     {AMATERS_EUNSUPPORTED,
@@ -61,6 +68,7 @@ static const struct {
      {C(AUTH_INSUFFICIENT_PERMISSIONS), K(AUTH), GRPC_STATUS_PERMISSION_DENIED, 0}},
     {AMATERS_EAUTH,
      {C(AUTH_FAILED), K(AUTH), GRPC_STATUS_UNAUTHENTICATED, 0}},
+    /* streams: out of memory is the server overloaded */
     {AMATERS_ENOMEM,
      {C(SERVER_INTERNAL), K(SERVER_ERROR), GRPC_STATUS_RESOURCE_EXHAUSTED, 0}},
 };

@@ -15,7 +15,14 @@
 struct amaters_wire_error {
     int code;            /* amaters.errors.ErrorCode value */
     int category;        /* amaters.errors.ErrorCategory value */
-    grpc_status_code status; /* for streams and pre-handler failures */
+    /* The status that ends a stream on this error, per protocol.md's
+     * list for streams: missing field / malformed INVALID_ARGUMENT,
+     * unsupported FAILED_PRECONDITION, every storage failure (full disk
+     * and not found included) and internal error INTERNAL, timeout
+     * DEADLINE_EXCEEDED, shutting down / unavailable UNAVAILABLE,
+     * authentication UNAUTHENTICATED, permission PERMISSION_DENIED,
+     * overload (out of memory included) RESOURCE_EXHAUSTED. */
+    grpc_status_code status;
     uint32_t retry_after;    /* seconds, 0 = do not send the field */
 };
 

@@ -23,7 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AMATERS_ENGINE_OPS_VERSION 1
+#include "core/errors.h"
+
+/* 1: the first table; 2: compact() added (optional). */
+#define AMATERS_ENGINE_OPS_VERSION 2
 
 struct amaters_engine;
 struct amaters_engine_iter;
@@ -89,6 +92,12 @@ struct amaters_engine_stats {
     uint64_t delayed_write_rate;
     uint64_t pending_compaction_bytes;
     uint64_t immutable_memtables;
+    /* On-disk size (0 for engines without files): bytes of the table
+     * files of the engine's current tree (SST files for "lsm", every
+     * column family) and of its blob files. Files a compaction has made
+     * obsolete do not count, even while an iterator still pins them. */
+    uint64_t sst_bytes;
+    uint64_t blob_bytes;
 };
 
 struct amaters_engine_ops {
@@ -163,6 +172,27 @@ struct amaters_engine_ops {
      * (the executor holds its transaction lock exclusively), or this may
      * wait as long as writes keep coming. Any thread. */
     void (*barrier)(struct amaters_engine *e);
+
+    /* Optional (NULL: the engine keeps no files and has nothing to
+     * compact, as "memory"). Writes every memtable to disk (as flush()
+     * does), then compacts the stored keys in [start, end) in unsigned
+     * byte order: the files holding them are rewritten so that
+     * overwritten and deleted versions are dropped and their space given
+     * back; files with no key in the range are left alone (an engine may
+     * also rewrite one whose first key is end). start == NULL
+     * (start_len 0) means from the first key, end == NULL (end_len 0) to
+     * the last; with both NULL the whole engine is compacted, its own
+     * metadata included. An empty range (start >= end) only flushes.
+     * Blocks until the compaction has finished (seconds to minutes on a
+     * large database); reads and writes go on meanwhile, from any
+     * thread, and the data read is unchanged by it. Returns 0;
+     * AMATERS_EINVAL for a NULL pointer with a non-zero length; the
+     * flush's codes; another negative code when the compaction failed
+     * ("lsm": AMATERS_EIO, RocksDB does not tell the cause); the data is
+     * then as before (a failed compaction leaves the old files in
+     * place). Any thread; never concurrently with close(). */
+    int (*compact)(struct amaters_engine *e, const uint8_t *start,
+                   size_t start_len, const uint8_t *end, size_t end_len);
 };
 
 /* Every engine struct and every iterator struct starts with this header
@@ -200,6 +230,18 @@ static inline void amaters_engine_barrier(struct amaters_engine *e)
 {
     if (e->ops->barrier)
         e->ops->barrier(e);
+}
+
+/* Compacts [start, end) (see compact). Returns AMATERS_EUNSUPPORTED,
+ * doing nothing, when the engine has no compact op. */
+static inline int amaters_engine_compact(struct amaters_engine *e,
+                                         const uint8_t *start,
+                                         size_t start_len,
+                                         const uint8_t *end, size_t end_len)
+{
+    if (e->ops->compact == NULL)
+        return AMATERS_EUNSUPPORTED;
+    return e->ops->compact(e, start, start_len, end, end_len);
 }
 
 static inline int amaters_engine_iter_open(struct amaters_engine *e,

@@ -1,8 +1,8 @@
 /*
  * engine_rocks.c - the "lsm" storage engine on RocksDB: open and close,
- * point reads, snapshot iterators, flush, stats, and the conversion of
- * RocksDB errors to AMATERS_E* codes (RocksDB's text only ever reaches
- * callers inside an error message).
+ * point reads, snapshot iterators, flush, manual compaction, stats, and
+ * the conversion of RocksDB errors to AMATERS_E* codes (RocksDB's text
+ * only ever reaches callers inside an error message).
  *
  * Layout: <path>/lsm is the RocksDB database, with a FORMAT file beside
  * its own files (engine_rocks_open.c). User keys live in the "default"
@@ -23,8 +23,15 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "obs/log.h"
 #include "storage/engine_rocks.h"
 #include "storage/engine_rocks_int.h"
+
+/* rocksdb::BottommostLevelCompaction::kForceOptimized: a manual
+ * compaction rewrites the bottommost level too (dropping the tombstones
+ * and stale blob references kept there), but not the files it has just
+ * written into it. */
+#define BOTTOMMOST_FORCE_OPTIMIZED 3
 
 /* AMATERS_TEST_COMMIT_DELAY_MS: see engine_rocks_int.h (tests only). */
 static unsigned test_commit_delay_ms(void)
@@ -250,6 +257,12 @@ static int lsm_open(const struct amaters_engine_options *opts,
     e->sync_interval_ms = opts->sync_interval_ms;
     e->spin_us = opts->commit_spin_us;
     e->test_delay_ms = test_commit_delay_ms();
+    if (e->test_delay_ms > 0)
+        amaters_log(AMATERS_LOG_WARN, "storage",
+                    "test fault injection active: "
+                    "AMATERS_TEST_COMMIT_DELAY_MS=%u delays every commit "
+                    "group by %u ms (never set this in production)",
+                    e->test_delay_ms, e->test_delay_ms);
     rv = init_sync(e);
     if (rv != 0) {
         snprintf(err, errlen, "lsm engine: cannot create a condition");
@@ -447,6 +460,31 @@ static int lsm_flush(struct amaters_engine *base)
     return rv;
 }
 
+/* Reads an integer property of column family cf (0 if absent). */
+static uint64_t prop_int_cf(struct lsm_engine *e,
+                            rocksdb_column_family_handle_t *cf,
+                            const char *name)
+{
+    uint64_t v = 0;
+
+    if (rocksdb_property_int_cf(e->db, cf, name, &v) != 0)
+        return 0;
+    return v;
+}
+
+/* Reads an integer property of the data column family (0 if absent). */
+static uint64_t prop_int(struct lsm_engine *e, const char *name)
+{
+    return prop_int_cf(e, e->cf_data, name);
+}
+
+/* Sums an integer property over both column families. */
+static uint64_t prop_int_all(struct lsm_engine *e, const char *name)
+{
+    return prop_int_cf(e, e->cf_data, name) +
+           prop_int_cf(e, e->cf_meta, name);
+}
+
 static int lsm_stats(struct amaters_engine *base,
                      struct amaters_engine_stats *out)
 {
@@ -460,17 +498,62 @@ static int lsm_stats(struct amaters_engine *base,
     out->data_bytes = e->data_bytes;
     pthread_mutex_unlock(&e->mu);
     lsm_write_health(e, out);
+    out->sst_bytes = prop_int_all(e, "rocksdb.live-sst-files-size");
+    out->blob_bytes = prop_int_all(e, "rocksdb.live-blob-file-size");
     return 0;
 }
 
-/* Reads an integer property of the data column family (0 if absent). */
-static uint64_t prop_int(struct lsm_engine *e, const char *name)
+/* ---- compaction ---- */
+
+/* Background errors RocksDB has counted since open (failed flushes and
+ * compactions). */
+static uint64_t bg_errors(struct lsm_engine *e)
 {
     uint64_t v = 0;
 
-    if (rocksdb_property_int_cf(e->db, e->cf_data, name, &v) != 0)
+    if (rocksdb_property_int(e->db, "rocksdb.background-errors", &v) != 0)
         return 0;
     return v;
+}
+
+/* The engine's compact(): see storage/engine.h. RocksDB's end bound is
+ * inclusive, so a file whose first key is end itself is rewritten too
+ * (harmless: compaction never changes what reads return). The C API's
+ * CompactRange returns no status: a failure shows as one more background
+ * error, whose cause it does not tell (AMATERS_EIO). A background flush
+ * or compaction failing meanwhile counts as well: then something did
+ * fail, and saying so is the right answer. */
+static int lsm_compact(struct amaters_engine *base, const uint8_t *start,
+                       size_t start_len, const uint8_t *end, size_t end_len)
+{
+    struct lsm_engine *e = (struct lsm_engine *)base;
+    rocksdb_compactoptions_t *co;
+    uint64_t errs;
+    int rv;
+
+    if ((start == NULL && start_len > 0) || (end == NULL && end_len > 0))
+        return AMATERS_EINVAL;
+    rv = lsm_flush(base);
+    if (rv != 0 || (start != NULL && end != NULL &&
+                    key_cmp(start, start_len, end, end_len) >= 0))
+        return rv;
+    co = rocksdb_compactoptions_create();
+    if (co == NULL)
+        return AMATERS_ENOMEM;
+    /* automatic compactions keep running: writes do not stall behind a
+     * long manual one */
+    rocksdb_compactoptions_set_exclusive_manual_compaction(co, 0);
+    rocksdb_compactoptions_set_bottommost_level_compaction(
+        co, BOTTOMMOST_FORCE_OPTIMIZED);
+    errs = bg_errors(e);
+    rocksdb_compact_range_cf_opt(
+        e->db, e->cf_data, co, start ? cptr(start, start_len) : NULL,
+        start_len, end ? cptr(end, end_len) : NULL, end_len);
+    if (start == NULL && end == NULL)
+        rocksdb_compact_range_cf_opt(e->db, e->cf_meta, co, NULL, 0, NULL,
+                                     0);
+    rocksdb_compactoptions_destroy(co);
+    return bg_errors(e) != errs ? AMATERS_EIO : 0;
 }
 
 int amaters_lsm_parse_stall(const char *dbstats, uint64_t *us)
@@ -519,4 +602,5 @@ const struct amaters_engine_ops amaters_engine_lsm_ops = {
     .stats = lsm_stats,
     .write_async = lsm_write_async,
     .barrier = lsm_barrier,
+    .compact = lsm_compact,
 };

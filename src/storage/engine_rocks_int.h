@@ -103,7 +103,8 @@ struct lsm_engine {
     unsigned spin_us; /* commit_spin_us; immutable after open() */
     /* Fault injection for tests only: AMATERS_TEST_COMMIT_DELAY_MS in the
      * environment at open() delays every commit group by that much (a
-     * stalled disk). 0 normally; immutable after open(). */
+     * stalled disk). 0 normally; immutable after open(), which logs a
+     * WARN line (component "storage") when it is set. */
     unsigned test_delay_ms;
     bool committer_running;      /* open()/close() only */
 

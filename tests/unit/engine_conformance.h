@@ -4,8 +4,9 @@
  * One cmocka group that every engine (storage/engine.h) must pass: basic
  * get/put/delete, empty values, binary and long keys, large values, byte
  * ordering, range bounds, atomic batches, exact stats, iterator buffer
- * lifetime, iterators under concurrent writers, multi-threaded
- * consistency, close/reopen and allocation-fault injection on batches.
+ * lifetime, compaction (when the engine offers it), iterators under
+ * concurrent writers, multi-threaded consistency, close/reopen and
+ * allocation-fault injection on batches.
  *
  * Use: compile the suite's sources (tests/unit/engine_conformance*.c,
  * listed in the CMake variable AMATERS_ENGINE_CONFORMANCE_SRC) into the

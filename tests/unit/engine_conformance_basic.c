@@ -1,8 +1,9 @@
 /*
  * engine_conformance_basic.c - single-threaded conformance cases: basic
  * operations, empty values and keys, binary and long keys, large values,
- * byte ordering, range bounds, batch semantics, exact stats and iterator
- * buffer lifetime.
+ * byte ordering, range bounds, batch semantics, exact stats, iterator
+ * buffer lifetime and compaction (which must never change what reads
+ * return).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -569,6 +570,96 @@ static void test_iter_interleaved(void **state)
     free(big);
 }
 
+/* compact() is optional; when an engine offers it, compacting any range
+ * (one key range, an empty one, from the empty key, everything) leaves
+ * every key, value and the exact stats as they were, also for an
+ * iterator opened before it; NULL bounds with a length are refused.
+ * Without it the wrapper answers AMATERS_EUNSUPPORTED. */
+static void test_compact(void **state)
+{
+    struct fixture *f = *state;
+    static const struct bytes want[] = {B(""), B("a1"), B("a3"), B("b0"),
+                                        B("b2"), B("c")};
+    static const struct bytes vals[] = {B("e"),      B("a1-v3"), B("a3-v3"),
+                                        B("b0-last"), B("b2-last"), B("c")};
+    static const struct {
+        struct bytes start;
+        bool start_null;
+        struct bytes end;
+        bool end_null;
+    } ranges[] = {
+        {B("a"), false, B("b"), false}, /* the "a" keys only */
+        {B("b"), false, B("a"), false}, /* empty: start > end */
+        {B(""), false, B("b\xff"), false},
+        {B("b"), false, B(""), true},   /* to the last key */
+        {B(""), true, B("b"), false},   /* from the first key */
+        {B(""), true, B(""), true},     /* everything */
+    };
+    const struct bytes none = B("");
+    struct amaters_engine_iter *it = NULL;
+    char k[8], v[16];
+    uint64_t bytes = 0;
+
+    for (int round = 1; round <= 3; round++) {
+        for (int i = 0; i < 4; i++) {
+            snprintf(k, sizeof k, "a%d", i);
+            snprintf(v, sizeof v, "a%d-v%d", i, round);
+            ec_put(f->e, (struct bytes){(const uint8_t *)k, strlen(k)},
+                   (struct bytes){(const uint8_t *)v, strlen(v)});
+        }
+        assert_int_equal(f->e->ops->flush(f->e), 0);
+    }
+    ec_del(f->e, (struct bytes)B("a0"));
+    ec_del(f->e, (struct bytes)B("a2"));
+    ec_put(f->e, (struct bytes)B("b0"), (struct bytes)B("b0-last"));
+    ec_put(f->e, (struct bytes)B("b1"), (struct bytes)B("gone"));
+    ec_put(f->e, (struct bytes)B("b2"), (struct bytes)B("b2-last"));
+    ec_del(f->e, (struct bytes)B("b1"));
+    ec_put(f->e, (struct bytes)B(""), (struct bytes)B("e"));
+    ec_put(f->e, (struct bytes)B("c"), (struct bytes)B("c"));
+    for (size_t i = 0; i < NELEM(want); i++)
+        bytes += want[i].n + vals[i].n;
+    if (f->e->ops->compact == NULL) {
+        assert_int_equal(amaters_engine_compact(f->e, NULL, 0, NULL, 0),
+                         AMATERS_EUNSUPPORTED);
+        ec_check_scan(f->e, none, NULL, want, vals, NELEM(want));
+        return;
+    }
+    assert_int_equal(amaters_engine_compact(f->e, NULL, 2, NULL, 0),
+                     AMATERS_EINVAL);
+    assert_int_equal(amaters_engine_compact(f->e, NULL, 0, NULL, 1),
+                     AMATERS_EINVAL);
+    assert_int_equal(amaters_engine_iter_open(f->e, none.p, 0, NULL, 0, &it),
+                     0);
+    for (size_t i = 0; i < NELEM(ranges); i++) {
+        int rv = amaters_engine_compact(
+            f->e, ranges[i].start_null ? NULL : ranges[i].start.p,
+            ranges[i].start.n, ranges[i].end_null ? NULL : ranges[i].end.p,
+            ranges[i].end.n);
+        if (rv != 0)
+            fail_msg("compact range %zu: %s", i, amaters_errname(rv));
+        ec_check_scan(f->e, none, NULL, want, vals, NELEM(want));
+        ec_check_stats(f->e, NELEM(want), bytes);
+    }
+    /* the iterator opened before the compactions sees the same data */
+    for (size_t i = 0; i < NELEM(want); i++) {
+        const uint8_t *kp, *vp;
+        size_t kn, vn;
+        assert_int_equal(amaters_engine_iter_next(it, &kp, &kn, &vp, &vn),
+                         1);
+        assert_int_equal(ec_bytes_cmp(kp, kn, want[i].p, want[i].n), 0);
+        assert_int_equal(ec_bytes_cmp(vp, vn, vals[i].p, vals[i].n), 0);
+    }
+    amaters_engine_iter_close(it);
+    /* and after a reopen, so does a persistent engine */
+    if (f->s->persistent) {
+        ec_close_engine(f);
+        ec_open_engine(f);
+        ec_check_scan(f->e, none, NULL, want, vals, NELEM(want));
+        ec_check_stats(f->e, NELEM(want), bytes);
+    }
+}
+
 const struct ec_case ec_basic_cases[] = {
     EC_CASE(test_basic_ops),
     EC_CASE(test_empty_value_and_key),
@@ -583,5 +674,6 @@ const struct ec_case ec_basic_cases[] = {
     EC_CASE(test_stats_exact),
     EC_CASE(test_iter_buffers_stable),
     EC_CASE(test_iter_interleaved),
+    EC_CASE(test_compact),
 };
 const size_t ec_basic_count = NELEM(ec_basic_cases);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 #include <zlib.h>
 
@@ -58,7 +59,7 @@ static int setup(void **state)
         .max_batch_queries = 100,
         .stream_batch_size = 3,
         .backup_dir = "",
-        .engine_name = "memory",
+        .engine_name = ch->ops->name,
         .node_address = "127.0.0.1:1",
         .node_id = 1,
     };
@@ -327,6 +328,50 @@ static void test_error_mapping(void **state)
     assert_true(amaters_errmap(AMATERS_EOVERLOAD).retry_after > 0);
 }
 
+/* The status that ends a stream, per protocol.md ("How errors travel",
+ * streams): missing field / malformed -> INVALID_ARGUMENT; unsupported
+ * query kind -> FAILED_PRECONDITION; storage or internal -> INTERNAL;
+ * timeout -> DEADLINE_EXCEEDED; shutting down / unavailable ->
+ * UNAVAILABLE; authentication -> UNAUTHENTICATED; permission ->
+ * PERMISSION_DENIED; rate limit / overload -> RESOURCE_EXHAUSTED. The
+ * ErrorResponse code of unary answers stays the specific one. */
+static void test_stream_status(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int rc;
+        grpc_status_code status;
+        int wire_code; /* unchanged for unary answers */
+    } cases[] = {
+        {"missing", AMATERS_EMISSING, GRPC_STATUS_INVALID_ARGUMENT, 2003},
+        {"malformed", AMATERS_EPARSE, GRPC_STATUS_INVALID_ARGUMENT, 2002},
+        {"unsupported", AMATERS_EUNSUPPORTED, GRPC_STATUS_FAILED_PRECONDITION,
+         5001},
+        {"storage full", AMATERS_EFULL, GRPC_STATUS_INTERNAL, 4003},
+        {"not found", AMATERS_ENOTFOUND, GRPC_STATUS_INTERNAL, 4000},
+        {"corrupt", AMATERS_ECORRUPT, GRPC_STATUS_INTERNAL, 4002},
+        {"io", AMATERS_EIO, GRPC_STATUS_INTERNAL, 4004},
+        {"internal", AMATERS_EINTERNAL, GRPC_STATUS_INTERNAL, 7000},
+        {"timeout", AMATERS_ETIMEOUT, GRPC_STATUS_DEADLINE_EXCEEDED, 1000},
+        {"shutdown", AMATERS_ESHUTDOWN, GRPC_STATUS_UNAVAILABLE, 7003},
+        {"unavailable", AMATERS_EUNAVAIL, GRPC_STATUS_UNAVAILABLE, 7001},
+        {"auth", AMATERS_EAUTH, GRPC_STATUS_UNAUTHENTICATED, 3000},
+        {"perm", AMATERS_EPERM, GRPC_STATUS_PERMISSION_DENIED, 3002},
+        {"overload", AMATERS_EOVERLOAD, GRPC_STATUS_RESOURCE_EXHAUSTED,
+         7002},
+        {"out of memory", AMATERS_ENOMEM, GRPC_STATUS_RESOURCE_EXHAUSTED,
+         7000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct amaters_wire_error w = amaters_errmap(cases[i].rc);
+        if (w.status != cases[i].status || w.code != cases[i].wire_code)
+            fail_msg("%s: stream status %d (want %d), code %d (want %d)",
+                     cases[i].name, (int)w.status, (int)cases[i].status,
+                     w.code, cases[i].wire_code);
+    }
+}
+
 static void test_range(void **state)
 {
     struct fx *f = *state;
@@ -478,6 +523,135 @@ static void test_admin_stats_verify(void **state)
         AMATERS_EINVAL);
 }
 
+/* Runs the admin GET "__admin__:<n bytes of cmd>" and returns its code;
+ * on success *json is the parsed answer (free with cJSON_Delete). */
+static int admin_json(struct fx *f, const char *cmd, size_t n, cJSON **json)
+{
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+    char key[512];
+    size_t plen = strlen("__admin__:");
+    int rc;
+
+    assert_true(plen + n <= sizeof key);
+    memcpy(key, "__admin__:", plen);
+    memcpy(key + plen, cmd, n);
+    mk_get(&b, "any", "k");
+    b.k.data = (ProtobufCBinaryData){plen + n, (uint8_t *)key};
+    *json = NULL;
+    rc = run(f, &b.q, &r);
+    if (rc != 0)
+        return rc;
+    assert_non_null(r->single->value);
+    *json = cJSON_ParseWithLength((const char *)r->single->value->data.data,
+                                  r->single->value->data.len);
+    assert_non_null(*json);
+    return 0;
+}
+
+static double jnum(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(v))
+        fail_msg("field %s missing or not a number", name);
+    return v->valuedouble;
+}
+
+static void check_values(struct fx *f, const char *coll, int from, int to,
+                         const char *tag)
+{
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+    char k[16], v[32];
+    for (int i = from; i < to; i++) {
+        snprintf(k, sizeof k, "k%04d", i);
+        snprintf(v, sizeof v, "%s-%s-%04d", tag, coll, i);
+        assert_int_equal(run(f, mk_get(&b, coll, k), &r), 0);
+        assert_non_null(r->single->value);
+        assert_int_equal(r->single->value->data.len, strlen(v));
+        assert_memory_equal(r->single->value->data.data, v, strlen(v));
+    }
+}
+
+/* COMPACT [collection]: a collection is validated as queries validate
+ * theirs (EBADCOLL, the query's message), "compacted" says whether a
+ * compaction ran (the memory engine has none), the figures are the
+ * engine's, and no stored value changes. */
+static void test_admin_compact(void **state)
+{
+    struct fx *f = *state;
+    bool can = f->engine->ops->compact != NULL;
+    char k[16], v[32], longname[320];
+    cJSON *j = NULL;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 200; i++) {
+            snprintf(k, sizeof k, "k%04d", i);
+            snprintf(v, sizeof v, "v%d-%s-%04d", round, "a", i);
+            put(f, "a", k, v);
+            snprintf(v, sizeof v, "v%d-%s-%04d", round, "b", i);
+            put(f, "b", k, v);
+        }
+        assert_int_equal(f->engine->ops->flush(f->engine), 0);
+    }
+    /* invalid collections: too long, bad UTF-8, a NUL inside */
+    memset(longname, 'x', sizeof longname);
+    memcpy(longname, "COMPACT ", 8);
+    const struct {
+        const char *cmd;
+        size_t len;
+    } bad[] = {
+        {longname, 8 + 300},
+        {"COMPACT \xff\xfe", 10},
+        {"COMPACT a\0b", 11},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(admin_json(f, bad[i].cmd, bad[i].len, &j),
+                         AMATERS_EBADCOLL);
+        assert_non_null(strstr(f->ctx.err, "invalid collection name"));
+        assert_int_equal(amaters_errmap(AMATERS_EBADCOLL).code, 6003);
+    }
+    /* one collection, then everything */
+    static const char *const cmds[] = {"COMPACT a", "compact"};
+    static const char *const colls[] = {"a", "*"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(admin_json(f, cmds[i], strlen(cmds[i]), &j), 0);
+        assert_true(cJSON_IsBool(cJSON_GetObjectItem(j, "compacted")));
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(j, "compacted")),
+                         can);
+        assert_string_equal(
+            cJSON_GetStringValue(cJSON_GetObjectItem(j, "collection")),
+            colls[i]);
+        assert_string_equal(
+            cJSON_GetStringValue(cJSON_GetObjectItem(j, "engine")),
+            f->engine->ops->name);
+        assert_string_equal(
+            cJSON_GetStringValue(cJSON_GetObjectItem(j, "command")),
+            "COMPACT");
+        assert_non_null(cJSON_GetStringValue(cJSON_GetObjectItem(j, "note")));
+        if (can) {
+            /* three versions of 400 keys on disk before, one after */
+            assert_true(jnum(j, "duration_ms") >= 0);
+            if (i == 0) {
+                assert_true(jnum(j, "sst_bytes_before") > 0);
+                assert_true(jnum(j, "sst_bytes_after") <
+                            jnum(j, "sst_bytes_before"));
+            }
+            assert_true(jnum(j, "size_before_bytes") ==
+                        jnum(j, "sst_bytes_before") +
+                            jnum(j, "blob_bytes_before"));
+            assert_true(jnum(j, "reclaimed_bytes") ==
+                        jnum(j, "size_before_bytes") -
+                            jnum(j, "size_after_bytes"));
+        } else {
+            assert_null(cJSON_GetObjectItem(j, "sst_bytes_after"));
+        }
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    check_values(f, "a", 0, 200, "v2");
+    check_values(f, "b", 0, 200, "v2");
+}
+
 struct seen {
     int calls;
     int last_action;
@@ -546,13 +720,14 @@ static void test_authz_hook(void **state)
     T(test_set_get_delete, ch), T(test_validation_errors, ch),             \
         T(test_range, ch), T(test_batch_atomic_and_overlay, ch),           \
         T(test_cursor_chunks, ch), T(test_admin_stats_verify, ch),         \
-        T(test_authz_hook, ch)
+        T(test_authz_hook, ch), T(test_admin_compact, ch)
 
 int main(void)
 {
     static struct engine_choice memory = {&amaters_engine_memory_ops};
     const struct CMUnitTest mem_tests[] = {
         cmocka_unit_test(test_error_mapping),
+        cmocka_unit_test(test_stream_status),
         ENGINE_TESTS(&memory),
     };
     int failed = cmocka_run_group_tests_name("query on memory", mem_tests,
