@@ -302,7 +302,9 @@ const struct cfg_field cfg_fields[] = {
          authz_modes, RELOAD,
          "Whether what no permission mentions is denied or allowed."),
     BOOL("authz.audit_enabled", authz.audit_enabled, 0, 0,
-         "Append every authorization decision to audit_log_path."),
+         "Append to audit_log_path every authentication result, every "
+         "denied call, every admin command and every configuration "
+         "reload (allowed data calls are not recorded)."),
     STR("authz.audit_log_path", authz.audit_log_path, "", 0,
         "Audit log, one JSON object per line; empty means "
         "<data_dir>/audit.jsonl. SIGHUP reopens it (for rotation)."),
