@@ -339,19 +339,23 @@ static int open_file(const char *path, char *err, size_t errlen)
 static void handle_reopen(struct amaters_audit *a)
 {
     char err[512];
-    int fd;
+    int fd, synced = 0;
 
     pthread_mutex_unlock(&a->mu);
     fd = open_file(a->path, err, sizeof err);
     if (fd >= 0) {
-        (void)fdatasync(a->fd);
+        /* the old file's records must be on disk before it is let go */
+        synced = fdatasync(a->fd) == 0;
         close(a->fd);
         a->fd = fd;
     }
     pthread_mutex_lock(&a->mu);
     a->reopen_rv = fd >= 0 ? 0 : AMATERS_EIO;
     a->reopen_req = false;
-    a->dirty = false;
+    if (fd >= 0 && !synced)
+        a->io_failed = true;   /* reported as AMATERS_EIO, like a sync */
+    if (fd >= 0)
+        a->dirty = false;      /* the new file holds nothing unsynced */
     pthread_cond_broadcast(&a->done);
 }
 

@@ -2,7 +2,9 @@
  * test_audit.c - unit tests for src/security/audit.h: records are JSON
  * Lines with every field; nothing secret reaches the file; a full queue
  * drops and counts instead of blocking; all fsync policies write every
- * record; concurrent loggers; reopen after rotation; open errors.
+ * record; concurrent loggers; reopen after rotation; open errors; the
+ * process-wide list of open logs (reopen_all after rotation, a failed
+ * reopen, dropped_all summing the drop counters).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -351,6 +356,261 @@ static void test_open_errors(void **state)
     assert_int_equal(amaters_audit_close(NULL), 0);
 }
 
+/* ---- the process-wide list of open logs ---- */
+
+static char dir[64];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+/* Fixture with a temporary directory (removed with its contents); also
+ * checks that no test leaves a log on the list. */
+static int setup_dir(void **state)
+{
+    size_t n_open = 99;
+
+    (void)state;
+    live_before = amaters_alloc_live();
+    snprintf(dir, sizeof dir, "/tmp/test_audit_dir_XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    if (amaters_audit_dropped_all(&n_open) != 0 || n_open != 0)
+        return -1;
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    size_t n_open = 99;
+
+    (void)state;
+    (void)nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    amaters_audit_dropped_all(&n_open);
+    assert_int_equal(n_open, 0);
+    assert_int_equal(amaters_alloc_live(), live_before);
+    return 0;
+}
+
+/* Opens a log at dir/name with queue capacity cap (0 = default). */
+static struct amaters_audit *open_in_dir(const char *name, size_t cap)
+{
+    char p[128];
+    struct amaters_audit_options o = {p, AMATERS_AUDIT_FSYNC_NONE, 0, cap};
+    struct amaters_audit *a = NULL;
+    char err[256] = "";
+
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (amaters_audit_open(&a, &o, err, sizeof err) != 0)
+        fail_msg("open %s: %s", p, err);
+    return a;
+}
+
+static void log_principal(struct amaters_audit *a, const char *principal)
+{
+    struct amaters_audit_event ev = {0};
+
+    ev.type = AMATERS_AUDIT_ADMIN_COMMAND;
+    ev.principal = principal;
+    assert_int_equal(amaters_audit_log(a, &ev), 0);
+}
+
+/* Asserts that dir/name exists and holds exactly nlines lines, among them
+ * a record of principal want (when not NULL) and none of principal
+ * unwanted (when not NULL). */
+static void assert_file(const char *name, size_t nlines, const char *want,
+                        const char *unwanted)
+{
+    char p[128], quoted[64], *text;
+
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    text = slurp(p);
+    if (count_lines(text) != nlines)
+        fail_msg("%s: %zu lines, expected %zu:\n%s", name,
+                 count_lines(text), nlines, text);
+    if (want != NULL) {
+        snprintf(quoted, sizeof quoted, "\"principal\":\"%s\"", want);
+        if (strstr(text, quoted) == NULL)
+            fail_msg("%s lacks %s:\n%s", name, quoted, text);
+    }
+    if (unwanted != NULL) {
+        snprintf(quoted, sizeof quoted, "\"principal\":\"%s\"", unwanted);
+        if (strstr(text, quoted) != NULL)
+            fail_msg("%s has %s:\n%s", name, quoted, text);
+    }
+    free(text);
+}
+
+static void rename_in_dir(const char *from, const char *to)
+{
+    char a[128], b[128];
+
+    snprintf(a, sizeof a, "%s/%s", dir, from);
+    snprintf(b, sizeof b, "%s/%s", dir, to);
+    assert_int_equal(rename(a, b), 0);
+}
+
+static void test_list_empty(void **state)
+{
+    size_t n_open = 99;
+    (void)state;
+
+    assert_int_equal(amaters_audit_dropped_all(&n_open), 0);
+    assert_int_equal(n_open, 0);
+    n_open = 99;
+    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(n_open, 0);
+    /* n_open may be NULL. */
+    assert_int_equal(amaters_audit_dropped_all(NULL), 0);
+    assert_int_equal(amaters_audit_reopen_all(NULL), 0);
+}
+
+static void test_reopen_all_after_rotation(void **state)
+{
+    /* Log "a" is moved aside before the reopen, log "b" is not. */
+    static const struct {
+        const char *file;
+        const char *rotated; /* NULL: stays in place */
+        const char *before;
+        const char *after;
+    } logs[] = {
+        {"a.jsonl", "a.jsonl.1", "a-before", "a-after"},
+        {"b.jsonl", NULL, "b-before", "b-after"},
+    };
+    struct amaters_audit *a[2];
+    size_t n_open = 99;
+    (void)state;
+
+    for (size_t i = 0; i < 2; i++) {
+        a[i] = open_in_dir(logs[i].file, 0);
+        log_principal(a[i], logs[i].before);
+        assert_int_equal(amaters_audit_flush(a[i]), 0);
+    }
+    assert_int_equal(amaters_audit_dropped_all(&n_open), 0);
+    assert_int_equal(n_open, 2);
+    for (size_t i = 0; i < 2; i++) {
+        if (logs[i].rotated != NULL)
+            rename_in_dir(logs[i].file, logs[i].rotated);
+    }
+    n_open = 99;
+    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(n_open, 2);
+    for (size_t i = 0; i < 2; i++) {
+        log_principal(a[i], logs[i].after);
+        assert_int_equal(amaters_audit_flush(a[i]), 0);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        if (logs[i].rotated != NULL) {
+            assert_file(logs[i].rotated, 1, logs[i].before, logs[i].after);
+            assert_file(logs[i].file, 1, logs[i].after, logs[i].before);
+        } else {
+            assert_file(logs[i].file, 2, logs[i].before, NULL);
+            assert_file(logs[i].file, 2, logs[i].after, NULL);
+        }
+    }
+
+    /* Closing one takes it off the list; the other still reopens. */
+    assert_int_equal(amaters_audit_close(a[0]), 0);
+    n_open = 99;
+    assert_int_equal(amaters_audit_dropped_all(&n_open), 0);
+    assert_int_equal(n_open, 1);
+    rename_in_dir("b.jsonl", "b.jsonl.1");
+    n_open = 99;
+    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(n_open, 1);
+    log_principal(a[1], "b-last");
+    assert_int_equal(amaters_audit_close(a[1]), 0);
+    assert_file("b.jsonl", 1, "b-last", NULL);
+    assert_file("b.jsonl.1", 2, "b-after", "b-last");
+    assert_file("a.jsonl", 1, "a-after", NULL);
+    n_open = 99;
+    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(n_open, 0);
+}
+
+static void test_reopen_all_failure(void **state)
+{
+    struct amaters_audit *good, *bad;
+    char sub[96];
+    size_t n_open = 99;
+    (void)state;
+
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    bad = open_in_dir("sub/bad.jsonl", 0);
+    good = open_in_dir("good.jsonl", 0);
+    log_principal(bad, "bad-before");
+    log_principal(good, "good-before");
+    assert_int_equal(amaters_audit_flush(bad), 0);
+    assert_int_equal(amaters_audit_flush(good), 0);
+    /* The directory of "bad" disappears: its file cannot be reopened. */
+    rename_in_dir("sub", "sub.old");
+    rename_in_dir("good.jsonl", "good.jsonl.1");
+    assert_int_equal(amaters_audit_reopen_all(&n_open), AMATERS_EIO);
+    assert_int_equal(n_open, 2);
+    log_principal(bad, "bad-after");
+    log_principal(good, "good-after");
+    assert_int_equal(amaters_audit_close(bad), 0);
+    assert_int_equal(amaters_audit_close(good), 0);
+    /* "bad" kept writing to its old file; "good" was reopened anyway. */
+    assert_file("sub.old/bad.jsonl", 2, "bad-after", NULL);
+    assert_file("good.jsonl", 1, "good-after", "good-before");
+    assert_file("good.jsonl.1", 1, "good-before", "good-after");
+}
+
+static void test_dropped_all_sums(void **state)
+{
+    /* A paused writer and a tiny queue: log n events, cap are kept. */
+    static const struct {
+        const char *file;
+        size_t cap;
+        int n;
+    } logs[] = {
+        {"x.jsonl", 2, 5},  /* 3 dropped */
+        {"y.jsonl", 3, 7},  /* 4 dropped */
+        {"z.jsonl", 4, 4},  /* none dropped */
+    };
+    struct amaters_audit *a[3];
+    uint64_t sum = 0;
+    size_t n_open = 99;
+    (void)state;
+
+    for (size_t i = 0; i < 3; i++) {
+        a[i] = open_in_dir(logs[i].file, logs[i].cap);
+        amaters_audit_pause(a[i], true);
+    }
+    assert_int_equal(amaters_audit_dropped_all(&n_open), 0);
+    assert_int_equal(n_open, 3);
+    for (size_t i = 0; i < 3; i++) {
+        struct amaters_audit_event ev = {0};
+        uint64_t want = (uint64_t)(logs[i].n - (int)logs[i].cap);
+
+        for (int k = 0; k < logs[i].n; k++)
+            (void)amaters_audit_log(a[i], &ev);
+        assert_int_equal(amaters_audit_dropped(a[i]), want);
+        sum += want;
+        n_open = 99;
+        assert_int_equal(amaters_audit_dropped_all(&n_open), sum);
+        assert_int_equal(n_open, 3);
+    }
+    assert_int_equal(sum, 7);
+    assert_int_equal(amaters_audit_dropped_all(NULL), 7);
+    /* A closed log's drops leave the sum with it. */
+    for (size_t i = 0; i < 3; i++) {
+        sum -= amaters_audit_dropped(a[i]);
+        assert_int_equal(amaters_audit_close(a[i]), 0);
+        n_open = 99;
+        assert_int_equal(amaters_audit_dropped_all(&n_open), sum);
+        assert_int_equal(n_open, 2 - i);
+        assert_file(logs[i].file, logs[i].cap, NULL, NULL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +627,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reopen_after_rotation, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_empty, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reopen_all_after_rotation,
+                                        setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reopen_all_failure, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_dropped_all_sums, setup_dir,
+                                        teardown_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * text for counters, gauges and histograms (with and without labels,
  * escaping, sorting), number formatting, name validation, idempotent
  * registration, update semantics, collectors, exact counts under
- * concurrent updates, and allocation failures at every step.
+ * concurrent updates, sums over a family's series (with one label value
+ * left out), and allocation failures at every step.
  *
  * Expected texts are written by hand from the exposition format spec.
  * The fixture resets the registry and checks that nothing leaked.
@@ -567,6 +568,169 @@ static void test_concurrent_updates_are_exact(void **state)
     amaters_free(out);
 }
 
+/* ---- amaters_metrics_sum ---- */
+
+/* Registers the families the sum cases query. Values are sums of powers
+ * of two, so every expected total below is exact in a double. */
+static void populate_for_sum(void)
+{
+    static const char *const status[] = {"status"};
+    static const char *const method_status[] = {"method", "status"};
+    static const char *const op[] = {"op"};
+    static const char *const v_ok[] = {"ok"};
+    static const char *const v_err[] = {"error"};
+    static const char *const v_timeout[] = {"timeout"};
+    static const char *const v_empty[] = {""};
+    static const char *const get_ok[] = {"Get", "ok"};
+    static const char *const get_err[] = {"Get", "error"};
+    static const char *const set_ok[] = {"Set", "ok"};
+    static const char *const set_err[] = {"Set", "error"};
+    static const char *const v_get[] = {"get"};
+    static const char *const v_set[] = {"set"};
+    static const double bounds[] = {1, 2};
+    struct amaters_metric_family *f;
+    struct amaters_metric *h;
+
+    /* calls_total{status}: ok 7, error 2, timeout 0.5, "" 0.25. */
+    f = amaters_metrics_family(AMATERS_METRIC_COUNTER, "calls", "", status,
+                               1, NULL, 0);
+    assert_non_null(f);
+    amaters_counter_add(amaters_metric_child(f, v_ok), 7);
+    amaters_counter_add(amaters_metric_child(f, v_err), 2);
+    amaters_counter_add(amaters_metric_child(f, v_timeout), 0.5);
+    amaters_counter_add(amaters_metric_child(f, v_empty), 0.25);
+
+    /* rpc_total{method,status}: Get/ok 1, Get/error 2, Set/ok 4,
+     * Set/error 8. */
+    f = amaters_metrics_family(AMATERS_METRIC_COUNTER, "rpc_total", "",
+                               method_status, 2, NULL, 0);
+    assert_non_null(f);
+    amaters_counter_add(amaters_metric_child(f, get_ok), 1);
+    amaters_counter_add(amaters_metric_child(f, get_err), 2);
+    amaters_counter_add(amaters_metric_child(f, set_ok), 4);
+    amaters_counter_add(amaters_metric_child(f, set_err), 8);
+
+    /* requests_total = 3; events_total{status} ok 5, error 1. */
+    amaters_counter_add(amaters_metrics_simple(AMATERS_METRIC_COUNTER,
+                                               "requests", ""),
+                        3);
+    amaters_metrics_count("events", "", status, v_ok, 1, 5);
+    amaters_metrics_count("events", "", status, v_err, 1, 1);
+
+    /* Gauges may be negative: temp{status} ok -1.5, error 4. */
+    f = amaters_metrics_family(AMATERS_METRIC_GAUGE, "temp", "", status, 1,
+                               NULL, 0);
+    assert_non_null(f);
+    amaters_gauge_set(amaters_metric_child(f, v_ok), -1.5);
+    amaters_gauge_set(amaters_metric_child(f, v_err), 4);
+
+    /* A histogram's value is the sum of its observations:
+     * lat{op} get 0.25 + 2 = 2.25, set 1. */
+    f = amaters_metrics_family(AMATERS_METRIC_HISTOGRAM, "lat", "", op, 1,
+                               bounds, 2);
+    assert_non_null(f);
+    h = amaters_metric_child(f, v_get);
+    amaters_histogram_observe(h, 0.25);
+    amaters_histogram_observe(h, 2);
+    amaters_histogram_observe(amaters_metric_child(f, v_set), 1);
+
+    /* A family with no series yet. */
+    assert_non_null(amaters_metrics_family(AMATERS_METRIC_COUNTER,
+                                           "unused_total", "", status, 1,
+                                           NULL, 0));
+}
+
+static void test_metrics_sum(void **state)
+{
+    static const struct {
+        const char *what;
+        const char *name;
+        const char *label;
+        const char *except;
+        double expected;
+    } cases[] = {
+        {"all series", "calls_total", NULL, NULL, 9.75},
+        {"without status=error", "calls_total", "status", "error", 7.75},
+        {"without status=ok", "calls_total", "status", "ok", 2.75},
+        {"without the empty value", "calls_total", "status", "", 9.5},
+        {"value no series has", "calls_total", "status", "nope", 9.75},
+        {"label the family lacks", "calls_total", "method", "error", 9.75},
+        {"label without value", "calls_total", "status", NULL, 9.75},
+        {"value without label", "calls_total", NULL, "error", 9.75},
+        {"label names are case-sensitive", "calls_total", "Status", "error",
+         9.75},
+        {"values are case-sensitive", "calls_total", "status", "Error",
+         9.75},
+        {"counter name needs _total", "calls", NULL, NULL, 0},
+        {"two labels, all", "rpc_total", NULL, NULL, 15},
+        {"two labels, without status=error", "rpc_total", "status", "error",
+         5},
+        {"two labels, without method=Get", "rpc_total", "method", "Get", 12},
+        {"two labels, without method=Set", "rpc_total", "method", "Set", 3},
+        {"unlabeled counter", "requests_total", NULL, NULL, 3},
+        {"unlabeled counter, exclusion ignored", "requests_total", "status",
+         "ok", 3},
+        {"made by amaters_metrics_count", "events_total", "status", "ok", 1},
+        {"gauges with a negative value", "temp", NULL, NULL, 2.5},
+        {"gauges without status=error", "temp", "status", "error", -1.5},
+        {"histogram: sum of observations", "lat", NULL, NULL, 3.25},
+        {"histogram without op=set", "lat", "op", "set", 2.25},
+        {"histogram series are not families", "lat_sum", NULL, NULL, 0},
+        {"family without series", "unused_total", NULL, NULL, 0},
+        {"unknown family", "no_such_metric", NULL, NULL, 0},
+        {"unknown family with exclusion", "no_such_total", "status", "ok",
+         0},
+        {"empty name", "", NULL, NULL, 0},
+    };
+
+    (void)state;
+    populate_for_sum();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double got = amaters_metrics_sum(cases[i].name, cases[i].label,
+                                         cases[i].except);
+
+        if (got != cases[i].expected)
+            fail_msg("case %s: sum(%s, %s, %s) = %.17g, expected %.17g",
+                     cases[i].what, cases[i].name,
+                     cases[i].label == NULL ? "NULL" : cases[i].label,
+                     cases[i].except == NULL ? "NULL" : cases[i].except, got,
+                     cases[i].expected);
+    }
+}
+
+/* The sum follows later updates and new series, reads nothing stale
+ * after a reset, and asking creates nothing (no allocation). */
+static void test_metrics_sum_tracks_updates(void **state)
+{
+    static const char *const status[] = {"status"};
+    static const char *const v_ok[] = {"ok"};
+    static const char *const v_err[] = {"error"};
+    struct amaters_metric_family *f;
+    struct amaters_metric *ok;
+    long live;
+
+    (void)state;
+    f = amaters_metrics_family(AMATERS_METRIC_COUNTER, "jobs_total", "J.",
+                               status, 1, NULL, 0);
+    assert_non_null(f);
+    assert_true(amaters_metrics_sum("jobs_total", NULL, NULL) == 0);
+    ok = amaters_metric_child(f, v_ok);
+    amaters_counter_inc(ok);
+    assert_true(amaters_metrics_sum("jobs_total", NULL, NULL) == 1);
+    amaters_counter_add(amaters_metric_child(f, v_err), 4);
+    amaters_counter_add(ok, 2);
+    assert_true(amaters_metrics_sum("jobs_total", NULL, NULL) == 7);
+    assert_true(amaters_metrics_sum("jobs_total", "status", "error") == 3);
+    assert_true(amaters_metrics_sum("jobs_total", "status", "ok") == 4);
+
+    live = amaters_alloc_live();
+    assert_true(amaters_metrics_sum("absent_total", "status", "ok") == 0);
+    assert_int_equal(amaters_alloc_live(), live);
+
+    amaters_metrics_reset();
+    assert_true(amaters_metrics_sum("jobs_total", NULL, NULL) == 0);
+}
+
 /* Registers, creates children and renders with the n-th allocation
  * failing; returns true if everything succeeded (n beyond the last
  * allocation). */
@@ -628,6 +792,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_collectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_updates_are_exact,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_sum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_sum_tracks_updates,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocation_failures, setup,
                                         teardown),
