@@ -5,142 +5,26 @@
  * every sync mode, a FORMAT file it does not know is refused with a clear
  * message, concurrent writers share WAL syncs (group commit), large values
  * round-trip through blob files, a full disk gives AMATERS_EFULL while
- * reads keep working, compact() drops dead versions in the range asked
- * for only and the stats' file sizes are the real ones, and the test
- * fault injection variable is announced with a WARN line.
+ * reads keep working. Manual compaction and the test fault injection
+ * variable are tested in test_engine_lsm_compact.c; the fixture and
+ * helpers both use are in lsm_fixture.h.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "lsm_fixture.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "scratch_dir.h"
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "core/timeutil.h"
 #include "engine_conformance.h"
-#include "obs/log.h"
-#include "obs/metrics.h"
 #include "storage/engine.h"
 #include "storage/engine_rocks.h"
-
-/* Per-test fixture: a fresh scratch directory and engine options. */
-struct fx {
-    char dir[64];
-    char format[128]; /* <dir>/lsm/FORMAT */
-    struct amaters_engine_options opts;
-    struct amaters_engine *e;
-    long live_before;
-    bool mounted;
-    uint8_t *bufs[4]; /* test data, freed by teardown even on failure */
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-
-    assert_non_null(f);
-    f->live_before = amaters_alloc_live();
-    snprintf(f->dir, sizeof f->dir, "/tmp/amaters-lsm-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->format, sizeof f->format, "%s/lsm/FORMAT", f->dir);
-    f->opts.path = f->dir;
-    f->opts.memtable_size_mb = 4;
-    f->opts.block_cache_size_mb = 8;
-    f->opts.sync_mode = AMATERS_SYNC_ALWAYS;
-    f->opts.sync_interval_ms = 20;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    long live;
-
-    amaters_engine_close(f->e);
-    amaters_metrics_reset(); /* the engine's group-commit metrics */
-    live = amaters_alloc_live();
-    if (f->mounted)
-        umount2(f->dir, MNT_DETACH);
-    scratch_rmtree(f->dir);
-    for (size_t i = 0; i < sizeof f->bufs / sizeof f->bufs[0]; i++)
-        free(f->bufs[i]);
-    assert_int_equal(live, f->live_before);
-    free(f);
-    return 0;
-}
-
-static int open_rc(struct fx *f, char *err, size_t errlen)
-{
-    return amaters_engine_lsm_ops.open(&f->opts, &f->e, err, errlen);
-}
-
-static void open_ok(struct fx *f)
-{
-    char err[512] = "";
-    int rv = open_rc(f, err, sizeof err);
-
-    if (rv != 0)
-        fail_msg("open %s: %s: %s", f->dir, amaters_errname(rv), err);
-}
-
-static void reopen(struct fx *f)
-{
-    amaters_engine_close(f->e);
-    f->e = NULL;
-    open_ok(f);
-}
-
-static int put(struct amaters_engine *e, const char *k, const void *v,
-               size_t vn)
-{
-    struct amaters_write_op op = {AMATERS_WRITE_PUT, (const uint8_t *)k,
-                                  strlen(k), v, vn};
-    return amaters_engine_write(e, &op, 1);
-}
-
-static void check_value(struct amaters_engine *e, const char *k,
-                        const void *want, size_t wn)
-{
-    uint8_t *v = NULL;
-    size_t n = 0;
-    int rv = amaters_engine_get(e, (const uint8_t *)k, strlen(k), &v, &n);
-
-    if (rv != 0)
-        fail_msg("get %s: %s", k, amaters_errname(rv));
-    assert_int_equal(n, wn);
-    if (wn > 0)
-        assert_memory_equal(v, want, wn);
-    amaters_free(v);
-}
-
-static void check_stats(struct amaters_engine *e, uint64_t keys,
-                        uint64_t bytes)
-{
-    struct amaters_engine_stats st = {0};
-
-    assert_int_equal(e->ops->stats(e, &st), 0);
-    assert_int_equal(st.key_count, keys);
-    assert_int_equal(st.data_bytes, bytes);
-    /* a quiet engine: no stall, writes flowing */
-    assert_int_equal(st.write_stopped, 0);
-    assert_int_equal(st.delayed_write_rate, 0);
-}
 
 /* ---- write-stall figures ---- */
 
@@ -200,17 +84,6 @@ static void test_write_health(void **state)
     assert_int_equal(st.delayed_write_rate, 0);
     assert_true(st.immutable_memtables <= 1);
     assert_true(st.pending_compaction_bytes < (1u << 30));
-}
-
-
-static uint8_t *pattern(size_t n, unsigned seed)
-{
-    uint8_t *p = malloc(n ? n : 1);
-
-    assert_non_null(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)((i * 2654435761u) >> 11 ^ seed);
-    return p;
 }
 
 /* ---- registry and arguments ---- */
@@ -654,37 +527,6 @@ static void test_group_same_keys(void **state)
 
 /* ---- large values and blob files ---- */
 
-/* Returns the total size of the files named *suffix in dir's database. */
-static uint64_t suffix_bytes(const char *dir, const char *suffix)
-{
-    char path[PATH_MAX];
-    DIR *d;
-    struct dirent *de;
-    struct stat st;
-    uint64_t n = 0;
-    size_t sl = strlen(suffix);
-
-    snprintf(path, sizeof path, "%s/lsm", dir);
-    d = opendir(path);
-    assert_non_null(d);
-    while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name);
-        if (len <= sl || strcmp(de->d_name + len - sl, suffix) != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/lsm/%s", dir, de->d_name);
-        assert_int_equal(stat(path, &st), 0);
-        n += (uint64_t)st.st_size;
-    }
-    closedir(d);
-    return n;
-}
-
-/* Returns the total size of the blob files in dir's database. */
-static uint64_t blob_bytes(const char *dir)
-{
-    return suffix_bytes(dir, ".blob");
-}
-
 static void test_large_values(void **state)
 {
     struct fx *f = *state;
@@ -876,228 +718,6 @@ static void test_no_block_cache(void **state)
     check_value(f->e, "nc", "value", 5);
 }
 
-/* ---- manual compaction ---- */
-
-/* Writes keys "<prefix>NNNNN" 0..n-1 with vlen-byte values (seed), or
- * deletes them, in batches of 100, then flushes when flush is set. */
-static void write_many(struct amaters_engine *e, const char *prefix,
-                       unsigned n, size_t vlen, unsigned seed, bool del,
-                       bool flush)
-{
-    enum { BATCH = 100 };
-    struct amaters_write_op ops[BATCH];
-    char keys[BATCH][24];
-    uint8_t *v = pattern(vlen, seed);
-
-    for (unsigned i = 0; i < n; i += BATCH) {
-        unsigned m = n - i < BATCH ? n - i : BATCH;
-        for (unsigned j = 0; j < m; j++) {
-            int kl = snprintf(keys[j], sizeof keys[j], "%s%05u", prefix,
-                              i + j);
-            ops[j] = (struct amaters_write_op){
-                del ? AMATERS_WRITE_DELETE : AMATERS_WRITE_PUT,
-                (const uint8_t *)keys[j], (size_t)kl, del ? NULL : v,
-                del ? 0 : vlen};
-        }
-        assert_int_equal(amaters_engine_write(e, ops, m), 0);
-    }
-    free(v);
-    if (flush)
-        assert_int_equal(e->ops->flush(e), 0);
-}
-
-static struct amaters_engine_stats stats_of(struct amaters_engine *e)
-{
-    struct amaters_engine_stats st;
-
-    assert_int_equal(e->ops->stats(e, &st), 0);
-    return st;
-}
-
-/* The stats' file sizes are the real ones: they equal the sizes of the
- * .sst and .blob files in the directory (files a compaction made
- * obsolete are deleted right after it, so this is waited for, briefly). */
-static void check_disk_figures(struct fx *f)
-{
-    struct amaters_engine_stats st = stats_of(f->e);
-    uint64_t sst = suffix_bytes(f->dir, ".sst");
-    uint64_t blob = blob_bytes(f->dir);
-
-    for (int i = 0; i < 200 && (sst != st.sst_bytes || blob != st.blob_bytes);
-         i++) {
-        usleep(10000);
-        sst = suffix_bytes(f->dir, ".sst");
-        blob = blob_bytes(f->dir);
-    }
-    if (sst != st.sst_bytes || blob != st.blob_bytes)
-        fail_msg("stats say %llu sst + %llu blob bytes, the directory holds "
-                 "%llu + %llu",
-                 (unsigned long long)st.sst_bytes,
-                 (unsigned long long)st.blob_bytes, (unsigned long long)sst,
-                 (unsigned long long)blob);
-}
-
-/* Overwritten and deleted versions are dropped by compact(), and only in
- * the range asked for: "a" keys are written twice (two table files),
- * "b" keys put and deleted (a file of tombstones). Compacting [a, b)
- * shrinks the tables but keeps the tombstones, which only compacting
- * [b, c) drops. Every figure matches the files on disk. Three flushes
- * stay below RocksDB's trigger of four L0 files, so no automatic
- * compaction interferes. */
-static void test_compact_range(void **state)
-{
-    struct fx *f = *state;
-    enum { N = 2000, VLEN = 100 };
-    struct amaters_engine_stats s0, s1, s2;
-
-    f->opts.sync_mode = AMATERS_SYNC_NONE;
-    open_ok(f);
-    write_many(f->e, "a", N, VLEN, 1, false, true);
-    write_many(f->e, "a", N, VLEN, 2, false, true);
-    write_many(f->e, "b", N, VLEN, 3, false, false);
-    write_many(f->e, "b", N, VLEN, 3, true, true);
-    s0 = stats_of(f->e);
-    check_disk_figures(f);
-    /* two versions of N "a" values at least, and the tombstones */
-    assert_true(s0.sst_bytes > 2u * N * VLEN);
-    assert_int_equal(s0.blob_bytes, 0); /* 100-byte values stay in SSTs */
-
-    assert_int_equal(amaters_engine_compact(f->e, (const uint8_t *)"a", 1,
-                                            (const uint8_t *)"b", 1),
-                     0);
-    s1 = stats_of(f->e);
-    check_disk_figures(f);
-    print_message("compact [a, b): %llu -> %llu sst bytes\n",
-                  (unsigned long long)s0.sst_bytes,
-                  (unsigned long long)s1.sst_bytes);
-    /* one version of the "a" values is gone */
-    assert_true(s1.sst_bytes + (uint64_t)N * VLEN / 2 < s0.sst_bytes);
-
-    assert_int_equal(amaters_engine_compact(f->e, (const uint8_t *)"b", 1,
-                                            (const uint8_t *)"c", 1),
-                     0);
-    s2 = stats_of(f->e);
-    check_disk_figures(f);
-    print_message("compact [b, c): %llu -> %llu sst bytes\n",
-                  (unsigned long long)s1.sst_bytes,
-                  (unsigned long long)s2.sst_bytes);
-    /* the first compaction had left the "b" tombstones alone */
-    assert_true(s2.sst_bytes + (uint64_t)N * 4 < s1.sst_bytes);
-    check_stats(f->e, N, (uint64_t)N * (6 + VLEN));
-    f->bufs[0] = pattern(VLEN, 2);
-    check_value(f->e, "a00000", f->bufs[0], VLEN);
-    check_value(f->e, "a01999", f->bufs[0], VLEN);
-    reopen(f);
-    check_stats(f->e, N, (uint64_t)N * (6 + VLEN));
-    check_disk_figures(f);
-}
-
-/* Values of blob size: once they are all overwritten, compacting
- * everything lets RocksDB drop the blob file that held the old ones. */
-static void test_compact_blobs(void **state)
-{
-    struct fx *f = *state;
-    enum { N = 64, VLEN = 16 * 1024 };
-    struct amaters_engine_stats s0, s1;
-
-    f->opts.sync_mode = AMATERS_SYNC_NONE;
-    open_ok(f);
-    write_many(f->e, "blob", N, VLEN, 1, false, true);
-    write_many(f->e, "blob", N, VLEN, 2, false, true);
-    s0 = stats_of(f->e);
-    check_disk_figures(f);
-    assert_true(s0.blob_bytes >= 2u * N * VLEN);
-    assert_int_equal(amaters_engine_compact(f->e, NULL, 0, NULL, 0), 0);
-    s1 = stats_of(f->e);
-    check_disk_figures(f);
-    print_message("compact: %llu -> %llu blob bytes\n",
-                  (unsigned long long)s0.blob_bytes,
-                  (unsigned long long)s1.blob_bytes);
-    assert_true(s1.blob_bytes >= (uint64_t)N * VLEN);
-    assert_true(s1.blob_bytes + (uint64_t)N * VLEN / 2 < s0.blob_bytes);
-    f->bufs[0] = pattern(VLEN, 2);
-    check_value(f->e, "blob00063", f->bufs[0], VLEN);
-    check_stats(f->e, N, (uint64_t)N * (9 + VLEN));
-}
-
-/* A compaction that cannot write its output (disk full) reports a
- * failure, not success, and changes nothing: every value reads back,
- * also after a reopen with space again, when compaction works. */
-static void test_compact_disk_full(void **state)
-{
-    struct fx *f = *state;
-    enum { N = 2000, VLEN = 100 };
-    char filler[128];
-    char buf[4096];
-    int fd;
-
-    if (mount("tmpfs", f->dir, "tmpfs", 0, "size=4m,mode=0700") != 0)
-        skip(); /* not root, or no mount namespace: cannot test */
-    f->mounted = true;
-    f->opts.sync_mode = AMATERS_SYNC_NONE;
-    open_ok(f);
-    write_many(f->e, "a", N, VLEN, 1, false, true);
-    write_many(f->e, "a", N, VLEN, 2, false, true);
-    snprintf(filler, sizeof filler, "%s/filler", f->dir);
-    fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    memset(buf, 0, sizeof buf);
-    while (write(fd, buf, sizeof buf) > 0)
-        ;
-    close(fd);
-    assert_int_equal(amaters_engine_compact(f->e, NULL, 0, NULL, 0),
-                     AMATERS_EIO);
-    f->bufs[0] = pattern(VLEN, 2);
-    check_value(f->e, "a00000", f->bufs[0], VLEN);
-    check_value(f->e, "a01999", f->bufs[0], VLEN);
-    amaters_engine_close(f->e);
-    f->e = NULL;
-    assert_int_equal(unlink(filler), 0);
-    open_ok(f);
-    assert_int_equal(amaters_engine_compact(f->e, NULL, 0, NULL, 0), 0);
-    check_value(f->e, "a01999", f->bufs[0], VLEN);
-    check_stats(f->e, N, (uint64_t)N * (6 + VLEN));
-}
-
-/* ---- test fault injection ---- */
-
-struct warn_seen {
-    int lines;
-};
-
-static void warn_cb(const char *ts, const char *level, const char *msg,
-                    void *arg)
-{
-    struct warn_seen *w = arg;
-
-    (void)ts;
-    if (strcmp(level, "WARN") == 0 &&
-        strstr(msg, "test fault injection") != NULL &&
-        strstr(msg, "AMATERS_TEST_COMMIT_DELAY_MS=7") != NULL)
-        w->lines++;
-}
-
-/* AMATERS_TEST_COMMIT_DELAY_MS set at open gives exactly one WARN line
- * naming it and its value; unset, none. */
-static void test_commit_delay_warns(void **state)
-{
-    struct fx *f = *state;
-    struct warn_seen w = {0};
-
-    open_ok(f);
-    amaters_log_recent(AMATERS_LOG_RECENT_LINES, warn_cb, &w);
-    assert_int_equal(w.lines, 0);
-    amaters_engine_close(f->e);
-    f->e = NULL;
-    assert_int_equal(setenv("AMATERS_TEST_COMMIT_DELAY_MS", "7", 1), 0);
-    open_ok(f);
-    assert_int_equal(unsetenv("AMATERS_TEST_COMMIT_DELAY_MS"), 0);
-    amaters_log_recent(AMATERS_LOG_RECENT_LINES, warn_cb, &w);
-    assert_int_equal(w.lines, 1);
-    assert_int_equal(put(f->e, "k", "v", 1), 0); /* still works */
-    check_value(f->e, "k", "v", 1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1119,12 +739,6 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compact_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compact_blobs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_compact_disk_full, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_commit_delay_warns, setup,
-                                        teardown),
     };
     char scratch[] = "/tmp/amaters-engine-lsm-XXXXXX";
     int failed = cmocka_run_group_tests_name("lsm engine", tests, NULL, NULL);
