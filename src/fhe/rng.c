@@ -148,9 +148,12 @@ static void reseed_after_fork(struct amaters_fhe_rng *r)
 {
     struct amaters_fhe_rng fresh;
     uint64_t domain = r->domain;
+    int old_err = r->err;   /* sticky: a failure before the fork stays */
     int rc = amaters_fhe_rng_init_os(&fresh, domain);
 
     amaters_fhe_rng_destroy(r);
+    if (rc == 0 && old_err != 0)
+        fresh.err = old_err;
     if (rc != 0) {
         r->err = rc;
         r->os_seeded = 1;

@@ -21,7 +21,10 @@ struct amaters_wire_error {
      * and not found included) and internal error INTERNAL, timeout
      * DEADLINE_EXCEEDED, shutting down / unavailable UNAVAILABLE,
      * authentication UNAUTHENTICATED, permission PERMISSION_DENIED,
-     * overload (out of memory included) RESOURCE_EXHAUSTED. */
+     * overload (out of memory included) RESOURCE_EXHAUSTED. Two
+     * storage outcomes keep their own status because no stream can
+     * produce them (only writes do): already exists ALREADY_EXISTS and
+     * a write conflict ABORTED. */
     grpc_status_code status;
     uint32_t retry_after;    /* seconds, 0 = do not send the field */
 };

@@ -308,42 +308,48 @@ static grpc_server *create_server(const struct amaters_rpc_options *o)
     return grpc_server_create(&ca, NULL);
 }
 
-/* Why "host:port" cannot be bound, found by binding it once more (as
- * gRPC does, with SO_REUSEADDR but without SO_REUSEPORT) after gRPC
- * failed: a phrase for the start-up error, or NULL when the address
- * does not parse or binds fine now. */
-static const char *bind_problem(const char *addr)
+/* Why "host:port" cannot be bound, found by binding each address it
+ * resolves to (as gRPC does, with SO_REUSEADDR but without SO_REUSEPORT):
+ * a phrase for the start-up error, or NULL when the address does not
+ * parse or binds fine. *in_use is set when some address is taken by
+ * another listener: gRPC would still start on the others (localhost =
+ * 127.0.0.1 and ::1), so that is refused before gRPC binds. */
+static const char *bind_problem(const char *addr, bool *in_use)
 {
     char host[256], port[16];
     struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
                              .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
-    const char *why = NULL;
-    int one = 1, e = 0, portnum = 0;
+    int one = 1, first = 0, portnum = 0;
 
+    *in_use = false;
     if (amaters_http_parse_address(addr, host, sizeof host, &portnum) != 0)
         return NULL; /* not host:port (a gRPC URI): no second guess */
     snprintf(port, sizeof port, "%d", portnum);
     if (getaddrinfo(host, port, &hints, &res) != 0)
         return "the host name does not resolve";
-    for (struct addrinfo *ai = res; ai != NULL && e == 0; ai = ai->ai_next) {
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
                         ai->ai_protocol);
         if (fd < 0)
             continue;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
-            e = errno;
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            if (errno == EADDRINUSE)
+                *in_use = true;
+            else if (first == 0)
+                first = errno;
+        }
         close(fd);
     }
     freeaddrinfo(res);
-    if (e == EADDRINUSE)
-        why = "address already in use (another process listens on it)";
-    else if (e == EADDRNOTAVAIL)
-        why = "not an address of this machine";
-    else if (e == EACCES)
-        why = "permission denied (ports below 1024 need privileges)";
-    return why;
+    if (*in_use)
+        return "address already in use (another process listens on it)";
+    if (first == EADDRNOTAVAIL)
+        return "not an address of this machine";
+    if (first == EACCES)
+        return "permission denied (ports below 1024 need privileges)";
+    return NULL;
 }
 
 static int start_workers(struct amaters_rpc *r)
@@ -375,6 +381,8 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
 {
     struct amaters_rpc *r = amaters_calloc(1, sizeof *r);
     grpc_server_credentials *creds = NULL;
+    const char *why;
+    bool in_use = false;
     int rc = AMATERS_EINTERNAL;
 
     if (r == NULL)
@@ -408,13 +416,20 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
                                : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
             0);
     }
+    why = bind_problem(opts->bind_address, &in_use);
+    if (in_use) {
+        snprintf(err, errlen, "gRPC: cannot listen on %s: %s",
+                 opts->bind_address, why);
+        rc = AMATERS_EIO;
+        goto fail;
+    }
     creds = opts->creds ? opts->creds
                         : grpc_insecure_server_credentials_create();
     r->port = grpc_server_add_http2_port(r->server, opts->bind_address, creds);
     if (opts->creds == NULL)
         grpc_server_credentials_release(creds);
     if (r->port <= 0) {
-        const char *why = bind_problem(opts->bind_address);
+        why = bind_problem(opts->bind_address, &in_use);
         if (why)
             snprintf(err, errlen, "gRPC: cannot listen on %s: %s",
                      opts->bind_address, why);

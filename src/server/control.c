@@ -370,7 +370,9 @@ static void parse_health(const char *reply, size_t len, struct probe *p)
         p->health = cJSON_IsTrue(ready)
                         ? AMATERS__AQL__HEALTH_STATUS__HEALTH_SERVING
                         : AMATERS__AQL__HEALTH_STATUS__HEALTH_NOT_SERVING;
-        if (cJSON_IsNumber(up) && up->valuedouble >= 0)
+        /* untrusted: only values a uint64_t holds (not NaN, inf) */
+        if (cJSON_IsNumber(up) && up->valuedouble >= 0 &&
+            up->valuedouble < 18446744073709551616.0)
             p->uptime = (uint64_t)up->valuedouble;
     }
     cJSON_Delete(j);

@@ -6,7 +6,6 @@ second amaters-server with its own data dir and HTTP port could bind the
 same gRPC port and clients would be spread over two data directories.
 Every wait is bounded; synchronisation is by polling observable state."""
 import os
-import re
 import subprocess
 
 import grpc
@@ -44,7 +43,8 @@ def test_second_server_on_same_grpc_port_refused(make_server):
 
     assert rc == 1, out
     lines = [ln for ln in out.splitlines() if a.addr in ln and
-             re.search(r"in use|cannot be bound", ln, re.IGNORECASE)]
+             "address already in use (another process listens on it)"
+             in ln]
     assert lines, f"no error naming {a.addr} as in use:\n{out}"
     assert not os.path.exists(
         os.path.join(b.data_dir, "amaters-server.pid"))
@@ -59,3 +59,21 @@ def test_second_server_on_same_grpc_port_refused(make_server):
         finally:
             ch.close()
         assert v is not None and v.data == b"from-a"
+
+
+def test_host_name_with_a_taken_address_refused(make_server):
+    """A host name whose address is taken is refused. Where localhost
+    also resolves to ::1, gRPC alone would start on the address still
+    free (clients dialling localhost could then reach either server); the
+    server checks every address first. (On machines where localhost is
+    only 127.0.0.1 gRPC's own bind fails too, so this cannot tell the two
+    apart there.)"""
+    a = make_server()
+    port = a.addr.rsplit(":", 1)[1]
+    b = make_server(start=False)
+    b.addr = "localhost:" + port
+    rc, out = start_expecting_exit(b)
+    assert rc == 1, out
+    assert any(b.addr in ln and "already in use" in ln
+               for ln in out.splitlines()), out
+    server_alive_and_serving(a)
