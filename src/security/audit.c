@@ -63,11 +63,14 @@ struct amaters_audit {
     uint64_t interval_ns;
     uint64_t last_sync_ns;
     pthread_t thread;
-    /* On the list of open logs; guarded by g_open_mu. */
+    /* On the list of open logs; guarded by g_open_mu. refs counts the
+     * reopen_all calls using a without the lock; close waits for 0. */
     struct amaters_audit *next_open;
+    unsigned refs;
 };
 
 static pthread_mutex_t g_open_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_refs_cv = PTHREAD_COND_INITIALIZER;
 static struct amaters_audit *g_open; /* guarded by g_open_mu */
 
 static void list_add(struct amaters_audit *a)
@@ -78,6 +81,7 @@ static void list_add(struct amaters_audit *a)
     pthread_mutex_unlock(&g_open_mu);
 }
 
+/* Takes a off the list and waits until no reopen_all still uses it. */
 static void list_remove(struct amaters_audit *a)
 {
     struct amaters_audit **p;
@@ -89,6 +93,8 @@ static void list_remove(struct amaters_audit *a)
             break;
         }
     }
+    while (a->refs > 0)
+        pthread_cond_wait(&g_refs_cv, &g_open_mu);
     pthread_mutex_unlock(&g_open_mu);
 }
 
@@ -568,21 +574,68 @@ int amaters_audit_reopen(struct amaters_audit *a)
     return rv;
 }
 
-int amaters_audit_reopen_all(size_t *n_open)
+/* Asks a's writer to reopen (unless a request is pending) and waits for
+ * it until deadline (CLOCK_REALTIME). Returns the writer's result, or
+ * AMATERS_ETIMEOUT with the request left for the writer to carry out. */
+static int reopen_until(struct amaters_audit *a, const struct timespec *dl)
 {
-    struct amaters_audit *a;
-    size_t n = 0;
     int rv = 0;
 
+    pthread_mutex_lock(&a->mu);
+    if (!a->reopen_req) {
+        a->reopen_req = true;
+        pthread_cond_signal(&a->wake);
+    }
+    while (a->reopen_req && rv == 0)
+        if (pthread_cond_timedwait(&a->done, &a->mu, dl) == ETIMEDOUT)
+            rv = AMATERS_ETIMEOUT;
+    if (rv == 0)
+        rv = a->reopen_rv;
+    pthread_mutex_unlock(&a->mu);
+    return rv;
+}
+
+int amaters_audit_reopen_all(size_t *n_open, unsigned timeout_ms)
+{
+    struct amaters_audit *a, **logs = NULL;
+    struct timespec dl;
+    size_t n = 0, i = 0;
+    int rv = 0;
+
+    /* take references under the lock, wait for writers without it (a
+     * scrape of amaters_audit_dropped_all must not wait on a disk) */
     pthread_mutex_lock(&g_open_mu);
-    for (a = g_open; a != NULL; a = a->next_open) {
+    for (a = g_open; a != NULL; a = a->next_open)
         n++;
-        if (amaters_audit_reopen(a) != 0)
-            rv = AMATERS_EIO;
+    if (n > 0)
+        logs = amaters_calloc(n, sizeof *logs);
+    for (a = g_open; a != NULL && logs != NULL; a = a->next_open) {
+        a->refs++;
+        logs[i++] = a;
     }
     pthread_mutex_unlock(&g_open_mu);
     if (n_open != NULL)
         *n_open = n;
+    if (n > 0 && logs == NULL)
+        return AMATERS_ENOMEM;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += (time_t)(timeout_ms / 1000);
+    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    for (i = 0; i < n; i++) {
+        int r = reopen_until(logs[i], &dl);
+        if (r != 0 && (rv == 0 || r == AMATERS_EIO))
+            rv = r;
+    }
+    pthread_mutex_lock(&g_open_mu);
+    for (i = 0; i < n; i++)
+        logs[i]->refs--;
+    pthread_cond_broadcast(&g_refs_cv);
+    pthread_mutex_unlock(&g_open_mu);
+    amaters_free(logs);
     return rv;
 }
 

@@ -136,14 +136,18 @@ void amaters_audit_pause(struct amaters_audit *a, bool paused);
 int amaters_audit_reopen(struct amaters_audit *a);
 
 /*
- * Process-wide: amaters_audit_reopen() on every audit log open in this
- * process (for the server's SIGHUP, which does not own the log). Stores
- * how many logs are open in *n_open (when not NULL; 0 = nothing done).
- * Returns 0, or AMATERS_EIO when some log could not reopen its file (it
- * keeps writing to the old one). Blocks until every writer has switched.
- * Any thread, but not while holding a log's lock or from its writer.
+ * Process-wide: asks every audit log open in this process to reopen its
+ * file (for the server's SIGHUP, which does not own the log) and waits
+ * at most timeout_ms in all for the writers to switch; the list lock is
+ * not held while waiting, so amaters_audit_dropped_all never waits on a
+ * disk. Stores how many logs are open in *n_open (when not NULL; 0 =
+ * nothing done). Returns 0; AMATERS_EIO when some log could not reopen
+ * its file (it keeps writing to the old one); AMATERS_ETIMEOUT when some
+ * writer had not switched in time (a stalled disk: it will reopen when it
+ * gets to it); AMATERS_ENOMEM. Any thread, but not while holding a log's
+ * lock or from its writer.
  */
-int amaters_audit_reopen_all(size_t *n_open);
+int amaters_audit_reopen_all(size_t *n_open, unsigned timeout_ms);
 
 /*
  * Process-wide: the sum of amaters_audit_dropped() over every audit log

@@ -450,13 +450,17 @@ static void *second_signal_main(void *arg)
     _exit(AMATERS_EXIT_ERROR);
 }
 
+/* How long SIGHUP waits for the audit writer to switch files: the main
+ * thread also beats the liveness heartbeat and handles SIGTERM. */
+#define AUDIT_REOPEN_WAIT_MS 2000
+
 /* SIGHUP: reopens the audit log at its configured path, so that a file
  * moved aside by log rotation is replaced by a new one. */
 static void reopen_audit(const struct runtime *rt)
 {
     char path[4200];
     size_t n_open = 0;
-    int rc = amaters_audit_reopen_all(&n_open);
+    int rc = amaters_audit_reopen_all(&n_open, AUDIT_REOPEN_WAIT_MS);
 
     if (amaters_config_audit_path(&rt->cfg, path, sizeof path) == NULL)
         snprintf(path, sizeof path, "(authz.audit_log_path)");
@@ -466,6 +470,11 @@ static void reopen_audit(const struct runtime *rt)
     else if (rc == 0)
         amaters_log(AMATERS_LOG_INFO, "server",
                     "SIGHUP: audit log %s reopened", path);
+    else if (rc == AMATERS_ETIMEOUT)
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "SIGHUP: audit log %s not reopened within %d ms (slow "
+                    "disk?); it will be when its writer gets to it",
+                    path, AUDIT_REOPEN_WAIT_MS);
     else
         amaters_log(AMATERS_LOG_WARN, "server",
                     "SIGHUP: audit log %s cannot be reopened; records still "

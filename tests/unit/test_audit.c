@@ -16,8 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -463,11 +467,11 @@ static void test_list_empty(void **state)
     assert_int_equal(amaters_audit_dropped_all(&n_open), 0);
     assert_int_equal(n_open, 0);
     n_open = 99;
-    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(amaters_audit_reopen_all(&n_open, 5000), 0);
     assert_int_equal(n_open, 0);
     /* n_open may be NULL. */
     assert_int_equal(amaters_audit_dropped_all(NULL), 0);
-    assert_int_equal(amaters_audit_reopen_all(NULL), 0);
+    assert_int_equal(amaters_audit_reopen_all(NULL, 5000), 0);
 }
 
 static void test_reopen_all_after_rotation(void **state)
@@ -498,7 +502,7 @@ static void test_reopen_all_after_rotation(void **state)
             rename_in_dir(logs[i].file, logs[i].rotated);
     }
     n_open = 99;
-    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(amaters_audit_reopen_all(&n_open, 5000), 0);
     assert_int_equal(n_open, 2);
     for (size_t i = 0; i < 2; i++) {
         log_principal(a[i], logs[i].after);
@@ -521,7 +525,7 @@ static void test_reopen_all_after_rotation(void **state)
     assert_int_equal(n_open, 1);
     rename_in_dir("b.jsonl", "b.jsonl.1");
     n_open = 99;
-    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(amaters_audit_reopen_all(&n_open, 5000), 0);
     assert_int_equal(n_open, 1);
     log_principal(a[1], "b-last");
     assert_int_equal(amaters_audit_close(a[1]), 0);
@@ -529,7 +533,7 @@ static void test_reopen_all_after_rotation(void **state)
     assert_file("b.jsonl.1", 2, "b-after", "b-last");
     assert_file("a.jsonl", 1, "a-after", NULL);
     n_open = 99;
-    assert_int_equal(amaters_audit_reopen_all(&n_open), 0);
+    assert_int_equal(amaters_audit_reopen_all(&n_open, 5000), 0);
     assert_int_equal(n_open, 0);
 }
 
@@ -551,7 +555,7 @@ static void test_reopen_all_failure(void **state)
     /* The directory of "bad" disappears: its file cannot be reopened. */
     rename_in_dir("sub", "sub.old");
     rename_in_dir("good.jsonl", "good.jsonl.1");
-    assert_int_equal(amaters_audit_reopen_all(&n_open), AMATERS_EIO);
+    assert_int_equal(amaters_audit_reopen_all(&n_open, 5000), AMATERS_EIO);
     assert_int_equal(n_open, 2);
     log_principal(bad, "bad-after");
     log_principal(good, "good-after");
@@ -611,6 +615,80 @@ static void test_dropped_all_sums(void **state)
     }
 }
 
+/* Reads the pipe until every writer closed it. */
+static void *drain_main(void *arg)
+{
+    int fd = *(int *)arg;
+    char buf[4096];
+
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r == 0)
+            break;
+        if (r < 0 && errno != EAGAIN && errno != EINTR)
+            break;
+        if (r < 0) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);   /* non-blocking read end: poll */
+        }
+    }
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A writer stuck on its file (a stalled disk; here a full pipe nobody
+ * reads) makes reopen_all give up after its timeout with ETIMEOUT instead
+ * of blocking SIGHUP's thread, and meanwhile dropped_all answers (the
+ * list lock is not held while waiting). The reopen happens once the
+ * writer gets going again. */
+static void test_reopen_all_stalled_writer(void **state)
+{
+    char p[128];
+    struct amaters_audit_options o = {p, AMATERS_AUDIT_FSYNC_NONE, 0, 4096};
+    struct amaters_audit *a = NULL;
+    char err[256] = "";
+    size_t n_open = 0;
+    int rfd, avail = 0, cap;
+    pthread_t drain;
+    double t0, deadline;
+
+    (void)state;
+    snprintf(p, sizeof p, "%s/fifo.jsonl", dir);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    rfd = open(p, O_RDONLY | O_NONBLOCK);   /* so the writer's open works */
+    assert_true(rfd >= 0);
+    cap = fcntl(rfd, F_GETPIPE_SZ);
+    assert_true(cap > 0);
+    assert_int_equal(amaters_audit_open(&a, &o, err, sizeof err), 0);
+    for (int i = 0; i < 4000; i++)   /* far more than the pipe holds */
+        (void)amaters_audit_log(a, &(struct amaters_audit_event){
+            .type = AMATERS_AUDIT_ADMIN_COMMAND, .principal = "stall"});
+    deadline = now_s() + 10;
+    while (avail < cap - 1024 && now_s() < deadline)
+        assert_int_equal(ioctl(rfd, FIONREAD, &avail), 0);
+    assert_true(avail >= cap - 1024);   /* the writer is stuck in write */
+    t0 = now_s();
+    assert_int_equal(amaters_audit_reopen_all(&n_open, 200),
+                     AMATERS_ETIMEOUT);
+    assert_true(now_s() - t0 < 5.0);
+    assert_int_equal(n_open, 1);
+    n_open = 0;
+    (void)amaters_audit_dropped_all(&n_open);   /* does not wait */
+    assert_int_equal(n_open, 1);
+    assert_int_equal(pthread_create(&drain, NULL, drain_main, &rfd), 0);
+    assert_int_equal(amaters_audit_reopen_all(&n_open, 10000), 0);
+    (void)amaters_audit_close(a);   /* a FIFO cannot be synced: EIO ok */
+    assert_int_equal(pthread_join(drain, NULL), 0);
+    close(rfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +711,8 @@ int main(void)
                                         setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_reopen_all_failure, setup_dir,
                                         teardown_dir),
+        cmocka_unit_test_setup_teardown(test_reopen_all_stalled_writer,
+                                        setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_dropped_all_sums, setup_dir,
                                         teardown_dir),
     };
