@@ -276,7 +276,8 @@ static void compact_figures(cJSON *o, uint64_t ns,
 }
 
 /* Flushes, measures, compacts [lo, hi) (NULL: everything) of
- * collection what ("*": everything), measures again. */
+ * collection what ("*": everything), measures again. Runs without the
+ * executor's transaction lock (exec.c): it uses the engine only. */
 static int compact_range(struct amaters_exec *x, struct amaters_qctx *ctx,
                          const char *what, const uint8_t *lo, size_t lo_len,
                          const uint8_t *hi, size_t hi_len, cJSON *o)
@@ -292,6 +293,12 @@ static int compact_range(struct amaters_exec *x, struct amaters_qctx *ctx,
         rc = amaters_engine_compact(x->engine, lo, lo_len, hi, hi_len);
     if (rc == 0)
         rc = x->engine->ops->stats(x->engine, &after);
+    /* interrupted at shutdown: errmap makes it SERVER_SHUTTING_DOWN */
+    if (rc == AMATERS_ESHUTDOWN)
+        return amaters_qctx_fail(ctx, rc,
+                                 "COMPACT %.64s: cancelled, the server is "
+                                 "shutting down",
+                                 what);
     if (rc)
         return amaters_qctx_fail(ctx, rc, "COMPACT %.64s: storage: %s",
                                  what, amaters_strerror(rc));
@@ -342,10 +349,12 @@ static int cmd_compact(struct amaters_exec *x, struct amaters_qctx *ctx,
                    ? "the memory engine keeps no files: nothing to compact"
                    : "this engine has nothing to compact";
     else if (coll != NULL)
-        note = "flushed, then compacted the files holding the "
-               "collection's keys";
+        note = "flushed, then compacted the collection's key range: with "
+               "the leveled strategy the files holding its keys; universal "
+               "compacts every file, fifo only applies its expiry";
     else
-        note = "flushed, then compacted every file";
+        note = "flushed, then compacted every file (with the fifo "
+               "strategy: only applied its expiry)";
     cJSON_AddStringToObject(o, "note", note);
 out:
     amaters_free(lo);

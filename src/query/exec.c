@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/arena.h"
@@ -554,11 +555,36 @@ static int exec_range(struct amaters_exec *x, struct amaters_qctx *ctx,
     return *out ? 0 : amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");
 }
 
+/* Whether q is the admin command COMPACT, decided as admin.c's dispatcher
+ * decides (arguments split at spaces and tabs, the command compared up to
+ * its first NUL, case-insensitively). */
+static bool is_admin_compact(const Amaters__Query__Query *q)
+{
+    static const char cmd[] = "COMPACT";
+    size_t plen = strlen(AMATERS_ADMIN_PREFIX);
+    const uint8_t *p;
+    size_t n, i = 0, b;
+
+    if (q->query_case != AMATERS__QUERY__QUERY__QUERY_GET ||
+        !q_is_admin(q->get))
+        return false;
+    p = q->get->key->data.data + plen;
+    n = q->get->key->data.len - plen;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    b = i;
+    while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\0')
+        i++;
+    return i - b == sizeof cmd - 1 &&
+           strncasecmp((const char *)p + b, cmd, sizeof cmd - 1) == 0;
+}
+
 int amaters_exec_query(struct amaters_exec *x, struct amaters_qctx *ctx,
                        const Amaters__Query__Query *q,
                        Amaters__Query__QueryResult **out)
 {
     int rc;
+    bool locked;
     if (q == NULL)
         return amaters_qctx_fail(ctx, AMATERS_EMISSING,
                                  "field 'query' is required");
@@ -567,7 +593,14 @@ int amaters_exec_query(struct amaters_exec *x, struct amaters_qctx *ctx,
         rc = q_authorize(ctx, q);
     if (rc)
         return rc;
-    pthread_rwlock_rdlock(&x->txn);
+    /* COMPACT runs without the transaction lock: it can take minutes,
+     * and holding the lock even shared would make every batch (which
+     * takes it exclusively) wait that long. The engine's compact() lets
+     * reads and writes go on meanwhile and never changes what they
+     * read, so a batch running beside it stays serializable. */
+    locked = !is_admin_compact(q);
+    if (locked)
+        pthread_rwlock_rdlock(&x->txn);
     switch (q->query_case) {
     case AMATERS__QUERY__QUERY__QUERY_GET:
         rc = exec_get(x, ctx, q->get, out);
@@ -596,7 +629,8 @@ int amaters_exec_query(struct amaters_exec *x, struct amaters_qctx *ctx,
                                "filter, update or range)");
         break;
     }
-    pthread_rwlock_unlock(&x->txn);
+    if (locked)
+        pthread_rwlock_unlock(&x->txn);
     return rc;
 }
 

@@ -25,8 +25,9 @@
 
 #include "core/errors.h"
 
-/* 1: the first table; 2: compact() added (optional). */
-#define AMATERS_ENGINE_OPS_VERSION 2
+/* 1: the first table; 2: compact() added (optional); 3: interrupt()
+ * added (optional). */
+#define AMATERS_ENGINE_OPS_VERSION 3
 
 struct amaters_engine;
 struct amaters_engine_iter;
@@ -146,7 +147,8 @@ struct amaters_engine_ops {
 
     void (*iter_close)(struct amaters_engine_iter *it);
 
-    /* Makes every acknowledged write durable (no-op for "memory"). */
+    /* Makes every acknowledged write durable (no-op for "memory"; "lsm"
+     * without a WAL holds writes back while it writes the memtables). */
     int (*flush)(struct amaters_engine *e);
 
     /* Fills *out with current figures. */
@@ -190,9 +192,25 @@ struct amaters_engine_ops {
      * flush's codes; another negative code when the compaction failed
      * ("lsm": AMATERS_EIO, RocksDB does not tell the cause); the data is
      * then as before (a failed compaction leaves the old files in
-     * place). Any thread; never concurrently with close(). */
+     * place); AMATERS_ESHUTDOWN once interrupt() was called (see there).
+     * Any thread; never concurrently with close(). */
     int (*compact)(struct amaters_engine *e, const uint8_t *start,
                    size_t start_len, const uint8_t *end, size_t end_len);
+
+    /* Optional (NULL: the engine runs no long maintenance a caller waits
+     * for, as "memory": nothing to do). Cancels manual maintenance for
+     * the rest of this open engine, for a shutdown: a compact() running
+     * in another thread stops early and returns AMATERS_ESHUTDOWN (what
+     * reads return is unchanged, as with any compaction; part of the
+     * files may have been rewritten), and every later compact() returns
+     * AMATERS_ESHUTDOWN at once, doing nothing. Nothing else changes:
+     * get, write, iterators, flush, stats and close() work as before,
+     * and a new open() of the same data starts uninterrupted. May block
+     * for a moment, until a running compaction has noticed ("lsm": see
+     * docs/internals/storage.md for when RocksDB checks). Idempotent.
+     * Any thread, while other calls run; never concurrently with or
+     * after close(). */
+    void (*interrupt)(struct amaters_engine *e);
 };
 
 /* Every engine struct and every iterator struct starts with this header
@@ -242,6 +260,14 @@ static inline int amaters_engine_compact(struct amaters_engine *e,
     if (e->ops->compact == NULL)
         return AMATERS_EUNSUPPORTED;
     return e->ops->compact(e, start, start_len, end, end_len);
+}
+
+/* Cancels manual maintenance for a shutdown (see interrupt); does nothing
+ * when the engine has no interrupt op or e is NULL. */
+static inline void amaters_engine_interrupt(struct amaters_engine *e)
+{
+    if (e && e->ops->interrupt)
+        e->ops->interrupt(e);
 }
 
 static inline int amaters_engine_iter_open(struct amaters_engine *e,

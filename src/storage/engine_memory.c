@@ -531,4 +531,5 @@ const struct amaters_engine_ops amaters_engine_memory_ops = {
     .flush = mem_flush,
     .stats = mem_stats,
     .compact = NULL, /* nothing to compact: see the top of this file */
+    .interrupt = NULL, /* no maintenance a caller waits for: no-op */
 };

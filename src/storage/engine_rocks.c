@@ -1,8 +1,9 @@
 /*
  * engine_rocks.c - the "lsm" storage engine on RocksDB: open and close,
- * point reads, snapshot iterators, flush, manual compaction, stats, and
- * the conversion of RocksDB errors to AMATERS_E* codes (RocksDB's text
- * only ever reaches callers inside an error message).
+ * point reads, snapshot iterators, flush, manual compaction (and its
+ * cancellation at shutdown), stats, and the conversion of RocksDB errors
+ * to AMATERS_E* codes (RocksDB's text only ever reaches callers inside an
+ * error message).
  *
  * Layout: <path>/lsm is the RocksDB database, with a FORMAT file beside
  * its own files (engine_rocks_open.c). User keys live in the "default"
@@ -255,6 +256,7 @@ static int lsm_open(const struct amaters_engine_options *opts,
     e->base.ops = &amaters_engine_lsm_ops;
     e->sync_mode = opts->sync_mode;
     e->sync_interval_ms = opts->sync_interval_ms;
+    e->no_wal = opts->disable_wal;
     e->spin_us = opts->commit_spin_us;
     e->test_delay_ms = test_commit_delay_ms();
     if (e->test_delay_ms > 0)
@@ -436,6 +438,15 @@ static int lsm_iter_next(struct amaters_engine_iter *base,
 
 /* ---- flush, stats ---- */
 
+/* The engine's flush(): see storage/engine.h. Without a WAL the two
+ * column families must reach the disk at the same point of the write
+ * order, or a crash leaves the stats record ahead of (or behind) the
+ * data for good. Atomic flush (engine_rocks_open.c) does that for the
+ * flushes RocksDB starts itself, but RocksDB 7.8's C API flushes one
+ * column family per call; so the committer is held meanwhile (writers
+ * wait for the two memtable flushes) and both are flushed up to the
+ * same write. A crash between the two flushes can still separate them
+ * (docs/internals/storage.md). */
 static int lsm_flush(struct amaters_engine *base)
 {
     struct lsm_engine *e = (struct lsm_engine *)base;
@@ -450,12 +461,16 @@ static int lsm_flush(struct amaters_engine *base)
         return lsm_set_failed(e, lsm_error(rerr, NULL, NULL, 0));
     fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
+    if (e->no_wal)
+        lsm_commit_hold(e);
     rocksdb_flush_cf(e->db, fo, e->cf_data, &rerr);
     rv = lsm_error(rerr, NULL, NULL, 0);
     if (rv == 0) {
         rocksdb_flush_cf(e->db, fo, e->cf_meta, &rerr);
         rv = lsm_error(rerr, NULL, NULL, 0);
     }
+    if (e->no_wal)
+        lsm_commit_release(e);
     rocksdb_flushoptions_destroy(fo);
     return rv;
 }
@@ -522,7 +537,9 @@ static uint64_t bg_errors(struct lsm_engine *e)
  * CompactRange returns no status: a failure shows as one more background
  * error, whose cause it does not tell (AMATERS_EIO). A background flush
  * or compaction failing meanwhile counts as well: then something did
- * fail, and saying so is the right answer. */
+ * fail, and saying so is the right answer. A compaction cancelled by
+ * lsm_interrupt() returns like a finished one (RocksDB counts no error
+ * for it), hence the check of e->interrupted after it. */
 static int lsm_compact(struct amaters_engine *base, const uint8_t *start,
                        size_t start_len, const uint8_t *end, size_t end_len)
 {
@@ -533,6 +550,8 @@ static int lsm_compact(struct amaters_engine *base, const uint8_t *start,
 
     if ((start == NULL && start_len > 0) || (end == NULL && end_len > 0))
         return AMATERS_EINVAL;
+    if (atomic_load(&e->interrupted))
+        return AMATERS_ESHUTDOWN;
     rv = lsm_flush(base);
     if (rv != 0 || (start != NULL && end != NULL &&
                     key_cmp(start, start_len, end, end_len) >= 0))
@@ -549,11 +568,28 @@ static int lsm_compact(struct amaters_engine *base, const uint8_t *start,
     rocksdb_compact_range_cf_opt(
         e->db, e->cf_data, co, start ? cptr(start, start_len) : NULL,
         start_len, end ? cptr(end, end_len) : NULL, end_len);
-    if (start == NULL && end == NULL)
+    if (start == NULL && end == NULL && !atomic_load(&e->interrupted))
         rocksdb_compact_range_cf_opt(e->db, e->cf_meta, co, NULL, 0, NULL,
                                      0);
     rocksdb_compactoptions_destroy(co);
+    if (atomic_load(&e->interrupted))
+        return AMATERS_ESHUTDOWN;
     return bg_errors(e) != errs ? AMATERS_EIO : 0;
+}
+
+/* The engine's interrupt(): see storage/engine.h. The flag is set before
+ * RocksDB's manual compactions are disabled, so a compact() that RocksDB
+ * cancels (or refuses to start) always sees it when CompactRange
+ * returns. rocksdb_disable_manual_compaction() waits until every manual
+ * compaction in progress has stopped; it is called once (it counts its
+ * calls, and nothing here enables manual compactions again). */
+static void lsm_interrupt(struct amaters_engine *base)
+{
+    struct lsm_engine *e = (struct lsm_engine *)base;
+
+    if (atomic_exchange(&e->interrupted, true))
+        return;
+    rocksdb_disable_manual_compaction(e->db);
 }
 
 int amaters_lsm_parse_stall(const char *dbstats, uint64_t *us)
@@ -603,4 +639,5 @@ const struct amaters_engine_ops amaters_engine_lsm_ops = {
     .write_async = lsm_write_async,
     .barrier = lsm_barrier,
     .compact = lsm_compact,
+    .interrupt = lsm_interrupt,
 };

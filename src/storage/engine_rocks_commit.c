@@ -26,6 +26,10 @@
  *
  * The syncer (mode "interval" only) calls rocksdb_flush_wal(sync) every
  * sync_interval_ms, bounding what a machine crash can lose.
+ *
+ * lsm_commit_hold() keeps the committer from starting a group (writers
+ * queue meanwhile): flush() without a WAL uses it to write both column
+ * families' memtables up to the same point.
  */
 #include <errno.h>
 #include <sched.h>
@@ -301,7 +305,7 @@ static void *committer_main(void *arg)
         if (e->head == NULL && !e->stopping && e->spin_us > 0 &&
             last_calls == 1)
             spin_for_work(e);
-        while (e->head == NULL && !e->stopping)
+        while ((e->head == NULL || e->held > 0) && !e->stopping)
             pthread_cond_wait(&e->work_cv, &e->mu);
         if (e->head == NULL)
             break; /* stopping, and everything queued is written */
@@ -515,6 +519,24 @@ int lsm_write_async(struct amaters_engine *base,
     atomic_fetch_add(&e->enqueued, 1);
     pthread_mutex_unlock(&e->mu);
     return 0;
+}
+
+void lsm_commit_hold(struct lsm_engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->held++;
+    while (e->committing)
+        pthread_cond_wait(&e->done_cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+}
+
+void lsm_commit_release(struct lsm_engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    e->held--;
+    if (e->held == 0)
+        pthread_cond_signal(&e->work_cv);
+    pthread_mutex_unlock(&e->mu);
 }
 
 void lsm_barrier(struct amaters_engine *base)

@@ -79,6 +79,7 @@ struct lsm_engine {
     rocksdb_writeoptions_t *wopts; /* sync only in mode "always" */
     int sync_mode;
     unsigned sync_interval_ms;
+    bool no_wal; /* disable_wal: flush() holds the committer */
 
     /* The commit queue: guarded by mu. */
     pthread_mutex_t mu;
@@ -88,6 +89,7 @@ struct lsm_engine {
     struct lsm_request *tail;
     bool committing; /* the committer is writing a group it took */
     bool stopping;
+    unsigned held;   /* lsm_commit_hold() calls not yet released */
     size_t max_group; /* calls per group; 0: unlimited */
 
     /* Live figures, guarded by mu; written by the committer only. */
@@ -121,6 +123,10 @@ struct lsm_engine {
      * leave RocksDB's write path alone and write()/flush() return this
      * code until the engine is reopened. */
     atomic_int failed;
+    /* Set once by interrupt() (a shutdown began): compact() returns
+     * AMATERS_ESHUTDOWN from then on, and manual compactions are
+     * disabled in RocksDB. Any thread. */
+    atomic_bool interrupted;
 };
 
 /* ---- engine_rocks.c ---- */
@@ -161,6 +167,15 @@ int lsm_options_build(struct lsm_engine *e,
 void lsm_options_free(struct lsm_engine *e);
 
 /* ---- engine_rocks_commit.c ---- */
+
+/* Stops the committer from starting a new group until
+ * lsm_commit_release(), and waits until the group it is writing, if any,
+ * is written: meanwhile nothing reaches RocksDB's write path, writers
+ * just queue. Calls nest. Any thread but the committer's. */
+void lsm_commit_hold(struct lsm_engine *e);
+
+/* Ends one lsm_commit_hold(); the last one lets the committer go on. */
+void lsm_commit_release(struct lsm_engine *e);
 
 /* Starts the committer (and the syncer in mode "interval"). Returns 0 or
  * AMATERS_EINTERNAL (thread creation failed; nothing left running). */

@@ -361,6 +361,17 @@ int lsm_options_build(struct lsm_engine *e,
      * fail until the engine is reopened. */
     rocksdb_options_set_paranoid_checks(o, 1);
     rocksdb_options_set_write_buffer_size(o, memtable_mb << 20);
+    /* Without a WAL, a crash keeps exactly what was flushed, and the
+     * column families flush independently: the data one when its
+     * memtable fills, the tiny "meta" one (the stats record, written in
+     * the same batch) hardly ever, so its counters would be left behind
+     * the data for good. Atomic flush writes every column family's
+     * memtables together, up to one point in the write order, so what
+     * survives a crash is a consistent prefix of the batches (flush()
+     * gets the same by holding the committer: engine_rocks.c). With a
+     * WAL, recovery replays both column families together anyway. */
+    if (opts->disable_wal)
+        rocksdb_options_set_atomic_flush(o, 1);
     set_compaction(o, opts);
     if (opts->wal_dir != NULL && opts->wal_dir[0] != '\0')
         rocksdb_options_set_wal_dir(o, opts->wal_dir);

@@ -2,8 +2,8 @@
  * engine_conformance_basic.c - single-threaded conformance cases: basic
  * operations, empty values and keys, binary and long keys, large values,
  * byte ordering, range bounds, batch semantics, exact stats, iterator
- * buffer lifetime and compaction (which must never change what reads
- * return).
+ * buffer lifetime, compaction (which must never change what reads
+ * return) and its interruption at shutdown.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -660,6 +660,46 @@ static void test_compact(void **state)
     }
 }
 
+/* interrupt() (a shutdown) is optional; with or without it, afterwards
+ * (twice: idempotent) compact() returns AMATERS_ESHUTDOWN doing nothing
+ * (AMATERS_EUNSUPPORTED for an engine without compact), and reads,
+ * writes, iterators, flush and exact stats work as before. A persistent
+ * engine reopened on the same data is not interrupted any more. */
+static void test_interrupt(void **state)
+{
+    struct fixture *f = *state;
+    static const struct bytes want[] = {B("a"), B("b")};
+    static const struct bytes vals[] = {B("1"), B("2-new")};
+    const struct bytes none = B("");
+    int after = f->e->ops->compact ? AMATERS_ESHUTDOWN : AMATERS_EUNSUPPORTED;
+    uint64_t bytes = 1 + 1 + 1 + 5;
+
+    ec_put(f->e, (struct bytes)B("a"), (struct bytes)B("1"));
+    ec_put(f->e, (struct bytes)B("b"), (struct bytes)B("2"));
+    amaters_engine_interrupt(f->e);
+    amaters_engine_interrupt(f->e);
+    assert_int_equal(amaters_engine_compact(f->e, NULL, 0, NULL, 0), after);
+    assert_int_equal(amaters_engine_compact(f->e, want[0].p, want[0].n,
+                                            want[1].p, want[1].n),
+                     after);
+    ec_put(f->e, (struct bytes)B("b"), (struct bytes)B("2-new"));
+    ec_put(f->e, (struct bytes)B("c"), (struct bytes)B("3"));
+    ec_del(f->e, (struct bytes)B("c"));
+    assert_int_equal(f->e->ops->flush(f->e), 0);
+    ec_check_scan(f->e, none, NULL, want, vals, NELEM(want));
+    ec_check_value(f->e, want[1], vals[1]);
+    ec_check_missing(f->e, (struct bytes)B("c"));
+    ec_check_stats(f->e, NELEM(want), bytes);
+    if (f->s->persistent) {
+        ec_close_engine(f);
+        ec_open_engine(f);
+        assert_int_equal(amaters_engine_compact(f->e, NULL, 0, NULL, 0),
+                         f->e->ops->compact ? 0 : AMATERS_EUNSUPPORTED);
+        ec_check_scan(f->e, none, NULL, want, vals, NELEM(want));
+        ec_check_stats(f->e, NELEM(want), bytes);
+    }
+}
+
 const struct ec_case ec_basic_cases[] = {
     EC_CASE(test_basic_ops),
     EC_CASE(test_empty_value_and_key),
@@ -675,5 +715,6 @@ const struct ec_case ec_basic_cases[] = {
     EC_CASE(test_iter_buffers_stable),
     EC_CASE(test_iter_interleaved),
     EC_CASE(test_compact),
+    EC_CASE(test_interrupt),
 };
 const size_t ec_basic_count = NELEM(ec_basic_cases);

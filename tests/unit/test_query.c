@@ -1,16 +1,20 @@
 /*
  * test_query.c - the query executor on the memory engine: single queries,
  * validation errors and their wire mapping, batches (atomicity, reads of
- * earlier writes, overlay ranges), streaming cursors, admin commands.
+ * earlier writes, overlay ranges), streaming cursors, admin commands (a
+ * COMPACT does not hold up batches).
  * Expected answers are derived from the inputs (CRC computed with zlib).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
@@ -652,6 +656,89 @@ static void test_admin_compact(void **state)
     check_values(f, "b", 0, 200, "v2");
 }
 
+/* Stands in for the compaction of a large database: blocks until the
+ * test releases it or 5 s pass (timed_out), then returns
+ * AMATERS_ESHUTDOWN, as one cancelled at shutdown does. */
+static atomic_bool g_entered, g_released, g_timed_out;
+
+static int slow_compact(struct amaters_engine *e, const uint8_t *start,
+                        size_t start_len, const uint8_t *end, size_t end_len)
+{
+    (void)e;
+    (void)start;
+    (void)start_len;
+    (void)end;
+    (void)end_len;
+    atomic_store(&g_entered, true);
+    for (int ms = 0; ms < 5000 && !atomic_load(&g_released); ms++)
+        usleep(1000);
+    atomic_store(&g_timed_out, !atomic_load(&g_released));
+    return AMATERS_ESHUTDOWN;
+}
+
+struct admin_call {
+    struct amaters_exec *x;
+    struct amaters_qctx ctx;
+    int rc;
+};
+
+static void *admin_compact_main(void *arg)
+{
+    struct admin_call *c = arg;
+    struct qbuf b;
+    Amaters__Query__QueryResult *r;
+
+    c->rc = amaters_exec_query(c->x, &c->ctx,
+                               mk_get(&b, "any", "__admin__:COMPACT"), &r);
+    return NULL;
+}
+
+/* A COMPACT in progress does not hold the executor's transaction lock: a
+ * batch (which takes it exclusively) completes while the compaction is
+ * still running. A compaction cancelled at shutdown (AMATERS_ESHUTDOWN)
+ * answers SERVER_SHUTTING_DOWN (7003 in protocol.md) with a message. */
+static void test_compact_does_not_block(void **state)
+{
+    struct fx *f = *state;
+    static struct amaters_engine_ops slow_ops; /* outlives a failed test */
+    const struct amaters_engine_ops *orig = f->engine->ops;
+    struct admin_call call = {.x = f->x};
+    struct qbuf b;
+    Amaters__Query__Query *q[1] = {mk_set(&b, "c", "k", "v", 1)};
+    Amaters__Query__QueryResult **res, *r;
+    bool entered, timed_out;
+    pthread_t th;
+    int rc;
+
+    slow_ops = *orig;
+    slow_ops.compact = slow_compact;
+    f->engine->ops = &slow_ops;
+    atomic_store(&g_entered, false);
+    atomic_store(&g_released, false);
+    atomic_store(&g_timed_out, false);
+    amaters_qctx_init(&call.ctx, amaters_arena_create(0));
+    assert_int_equal(pthread_create(&th, NULL, admin_compact_main, &call), 0);
+    for (int ms = 0; ms < 5000 && !atomic_load(&g_entered); ms++)
+        usleep(1000);
+    entered = atomic_load(&g_entered);
+    rc = amaters_exec_batch(f->x, &f->ctx, q, 1, 0, &res);
+    /* timed out: the batch waited for the compaction to end */
+    timed_out = atomic_load(&g_timed_out);
+    atomic_store(&g_released, true);
+    pthread_join(th, NULL);
+    f->engine->ops = orig;
+    amaters_arena_destroy(call.ctx.arena); /* call.ctx.err stays */
+
+    assert_true(entered);
+    assert_false(timed_out);
+    assert_int_equal(rc, 0);
+    assert_int_equal(run(f, mk_get(&b, "c", "k"), &r), 0);
+    assert_non_null(r->single->value);
+    assert_int_equal(call.rc, AMATERS_ESHUTDOWN);
+    assert_int_equal(amaters_errmap(call.rc).code, 7003);
+    assert_non_null(strstr(call.ctx.err, "shutting down"));
+}
+
 struct seen {
     int calls;
     int last_action;
@@ -720,7 +807,8 @@ static void test_authz_hook(void **state)
     T(test_set_get_delete, ch), T(test_validation_errors, ch),             \
         T(test_range, ch), T(test_batch_atomic_and_overlay, ch),           \
         T(test_cursor_chunks, ch), T(test_admin_stats_verify, ch),         \
-        T(test_authz_hook, ch), T(test_admin_compact, ch)
+        T(test_authz_hook, ch), T(test_admin_compact, ch),                 \
+        T(test_compact_does_not_block, ch)
 
 int main(void)
 {
