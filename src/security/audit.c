@@ -51,7 +51,11 @@ struct amaters_audit {
     /* Guarded by mu: */
     struct audit_rec **ring;
     size_t cap, head, count;
-    bool stop, paused, reopen_req, dirty;
+    bool stop, paused, dirty;
+    /* reopen requests: asked up to reopen_want, carried out up to
+     * reopen_done (a request made while the writer is reopening is not
+     * covered by that reopen: the writer reopens again) */
+    uint64_t reopen_want, reopen_done;
     int reopen_rv;
     unsigned flush_waiters;
     uint64_t logged, processed, written, dropped, write_errors;
@@ -346,6 +350,7 @@ static void handle_reopen(struct amaters_audit *a)
 {
     char err[512];
     int fd, synced = 0;
+    uint64_t gen = a->reopen_want;   /* the requests this reopen covers */
 
     pthread_mutex_unlock(&a->mu);
     fd = open_file(a->path, err, sizeof err);
@@ -357,7 +362,7 @@ static void handle_reopen(struct amaters_audit *a)
     }
     pthread_mutex_lock(&a->mu);
     a->reopen_rv = fd >= 0 ? 0 : AMATERS_EIO;
-    a->reopen_req = false;
+    a->reopen_done = gen;
     if (fd >= 0 && !synced)
         a->io_failed = true;   /* reported as AMATERS_EIO, like a sync */
     if (fd >= 0)
@@ -442,7 +447,7 @@ static void *writer_main(void *arg)
         uint64_t seq = a->processed;
         bool ok = true;
 
-        if (a->reopen_req) {
+        if (a->reopen_done < a->reopen_want) {
             handle_reopen(a);
             continue;
         }
@@ -502,7 +507,16 @@ int amaters_audit_open(struct amaters_audit **out,
     a->fd = -1;
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->wake, NULL);
-    pthread_cond_init(&a->done, NULL);
+    {
+        /* done is waited on with a deadline: on the monotonic clock, so
+         * that a wall-clock step cannot stretch the wait */
+        pthread_condattr_t ca;
+
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&a->done, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     a->policy = opt->fsync;
     a->interval_ns = (uint64_t)(opt->fsync_interval_ms == 0
                                     ? 1000
@@ -558,46 +572,47 @@ void amaters_audit_pause(struct amaters_audit *a, bool paused)
     pthread_mutex_unlock(&a->mu);
 }
 
-int amaters_audit_reopen(struct amaters_audit *a)
+/* Asks a's writer for a reopen; returns the generation to wait for. */
+static uint64_t reopen_post(struct amaters_audit *a)
 {
-    int rv;
+    uint64_t want;
 
     pthread_mutex_lock(&a->mu);
-    while (a->reopen_req)
-        pthread_cond_wait(&a->done, &a->mu);
-    a->reopen_req = true;
+    want = ++a->reopen_want;
     pthread_cond_signal(&a->wake);
-    while (a->reopen_req)
-        pthread_cond_wait(&a->done, &a->mu);
-    rv = a->reopen_rv;
     pthread_mutex_unlock(&a->mu);
-    return rv;
+    return want;
 }
 
-/* Asks a's writer to reopen (unless a request is pending) and waits for
- * it until deadline (CLOCK_REALTIME). Returns the writer's result, or
+/* Waits until the writer carried out request want, or until dl
+ * (CLOCK_MONOTONIC; NULL = no limit). Returns the writer's result, or
  * AMATERS_ETIMEOUT with the request left for the writer to carry out. */
-static int reopen_until(struct amaters_audit *a, const struct timespec *dl)
+static int reopen_wait(struct amaters_audit *a, uint64_t want,
+                       const struct timespec *dl)
 {
     int rv = 0;
 
     pthread_mutex_lock(&a->mu);
-    if (!a->reopen_req) {
-        a->reopen_req = true;
-        pthread_cond_signal(&a->wake);
+    while (a->reopen_done < want) {
+        if (dl == NULL)
+            pthread_cond_wait(&a->done, &a->mu);
+        else if (pthread_cond_timedwait(&a->done, &a->mu, dl) == ETIMEDOUT)
+            break;
     }
-    while (a->reopen_req && rv == 0)
-        if (pthread_cond_timedwait(&a->done, &a->mu, dl) == ETIMEDOUT)
-            rv = AMATERS_ETIMEOUT;
-    if (rv == 0)
-        rv = a->reopen_rv;
+    rv = a->reopen_done >= want ? a->reopen_rv : AMATERS_ETIMEOUT;
     pthread_mutex_unlock(&a->mu);
     return rv;
+}
+
+int amaters_audit_reopen(struct amaters_audit *a)
+{
+    return reopen_wait(a, reopen_post(a), NULL);
 }
 
 int amaters_audit_reopen_all(size_t *n_open, unsigned timeout_ms)
 {
     struct amaters_audit *a, **logs = NULL;
+    uint64_t *want = NULL;
     struct timespec dl;
     size_t n = 0, i = 0;
     int rv = 0;
@@ -607,8 +622,14 @@ int amaters_audit_reopen_all(size_t *n_open, unsigned timeout_ms)
     pthread_mutex_lock(&g_open_mu);
     for (a = g_open; a != NULL; a = a->next_open)
         n++;
-    if (n > 0)
+    if (n > 0) {
         logs = amaters_calloc(n, sizeof *logs);
+        want = amaters_calloc(n, sizeof *want);
+        if (want == NULL) {
+            amaters_free(logs);
+            logs = NULL;
+        }
+    }
     for (a = g_open; a != NULL && logs != NULL; a = a->next_open) {
         a->refs++;
         logs[i++] = a;
@@ -616,17 +637,23 @@ int amaters_audit_reopen_all(size_t *n_open, unsigned timeout_ms)
     pthread_mutex_unlock(&g_open_mu);
     if (n_open != NULL)
         *n_open = n;
-    if (n > 0 && logs == NULL)
+    if (n > 0 && logs == NULL) {
+        amaters_free(want);
         return AMATERS_ENOMEM;
-    clock_gettime(CLOCK_REALTIME, &dl);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &dl);
     dl.tv_sec += (time_t)(timeout_ms / 1000);
     dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
     if (dl.tv_nsec >= 1000000000L) {
         dl.tv_sec++;
         dl.tv_nsec -= 1000000000L;
     }
+    /* every request first, then the waits: one stalled log does not use
+     * up the others' time */
+    for (i = 0; i < n; i++)
+        want[i] = reopen_post(logs[i]);
     for (i = 0; i < n; i++) {
-        int r = reopen_until(logs[i], &dl);
+        int r = reopen_wait(logs[i], want[i], &dl);
         if (r != 0 && (rv == 0 || r == AMATERS_EIO))
             rv = r;
     }
@@ -636,6 +663,7 @@ int amaters_audit_reopen_all(size_t *n_open, unsigned timeout_ms)
     pthread_cond_broadcast(&g_refs_cv);
     pthread_mutex_unlock(&g_open_mu);
     amaters_free(logs);
+    amaters_free(want);
     return rv;
 }
 
