@@ -145,23 +145,12 @@ static int usage_error(const char *fmt, ...)
  * any command runs: checked against the configuration schema. */
 static int check_flag_values(const struct amaters_cli *cli)
 {
-    const struct {
-        const char *key, *value, *flag;
-    } flags[] = {
-        {"server.bind_address", cli->bind, "--bind"},
-        {"server.data_dir", cli->data_dir, "--data-dir"},
-        {"logging.level", cli->log_level, "--log-level"},
-    };
     struct amaters_config tmp;
     char err[1024] = "";
-    int rc = 0;
+    int rc;
 
     amaters_config_init_defaults(&tmp);
-    for (size_t i = 0; rc == 0 && i < sizeof flags / sizeof flags[0]; i++) {
-        if (flags[i].value)
-            rc = amaters_config_set(&tmp, flags[i].key, flags[i].value,
-                                    flags[i].flag, err, sizeof err);
-    }
+    rc = amaters_server_apply_flags(cli, &tmp, err, sizeof err);
     amaters_config_free(&tmp);
     return rc ? usage_error("%s", err) : 0;
 }

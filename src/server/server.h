@@ -31,6 +31,13 @@ struct amaters_cli {
     const char *format;  /* status --format */
 };
 
+/* Applies the global options (--bind, --data-dir, --log-level) that cli
+ * carries to cfg, checked against the configuration schema. Returns 0, or
+ * non-zero with the message (naming the option) in err. Main thread. */
+int amaters_server_apply_flags(const struct amaters_cli *cli,
+                               struct amaters_config *cfg, char *err,
+                               size_t errlen);
+
 /* Builds the effective configuration from the CLI. On failure prints the
  * error to stderr and returns non-zero. cfg is initialised either way and
  * must be freed with amaters_config_free. */

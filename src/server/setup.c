@@ -12,11 +12,10 @@
 
 extern char **environ;
 
-int amaters_server_load_config(const struct amaters_cli *cli,
-                               struct amaters_config *cfg)
+int amaters_server_apply_flags(const struct amaters_cli *cli,
+                               struct amaters_config *cfg, char *err,
+                               size_t errlen)
 {
-    char err[1024] = "";
-    int rc = 0;
     const struct {
         const char *key, *value, *flag;
     } flags[] = {
@@ -24,17 +23,29 @@ int amaters_server_load_config(const struct amaters_cli *cli,
         {"server.data_dir", cli->data_dir, "--data-dir"},
         {"logging.level", cli->log_level, "--log-level"},
     };
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof flags / sizeof flags[0]; i++) {
+        if (flags[i].value)
+            rc = amaters_config_set(cfg, flags[i].key, flags[i].value,
+                                    flags[i].flag, err, errlen);
+    }
+    return rc;
+}
+
+int amaters_server_load_config(const struct amaters_cli *cli,
+                               struct amaters_config *cfg)
+{
+    char err[1024] = "";
+    int rc = 0;
 
     amaters_config_init_defaults(cfg);
     if (cli->config_path)
         rc = amaters_config_load_file(cfg, cli->config_path, err, sizeof err);
     if (rc == 0)
         rc = amaters_config_apply_env(cfg, environ, err, sizeof err);
-    for (size_t i = 0; rc == 0 && i < sizeof flags / sizeof flags[0]; i++) {
-        if (flags[i].value)
-            rc = amaters_config_set(cfg, flags[i].key, flags[i].value,
-                                    flags[i].flag, err, sizeof err);
-    }
+    if (rc == 0)
+        rc = amaters_server_apply_flags(cli, cfg, err, sizeof err);
     if (rc == 0)
         rc = amaters_config_validate(cfg, err, sizeof err);
     if (rc)

@@ -428,6 +428,22 @@ def wait_until(pred, timeout=10.0, interval=0.02):
     return v
 
 
+def start_failing(s, timeout=15, why="server did not exit on a start-up "
+                  "error"):
+    """Starts s expecting it to exit by itself (a start-up failure);
+    returns (rc, output). Fails the test with why when it keeps
+    running after timeout seconds (it is killed)."""
+    s.start(wait=False)
+    try:
+        rc = s.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        s.proc.kill()
+        s.proc.wait()
+        pytest.fail(why + ":\n" + s.log()[-4000:])
+    s.logf.flush()
+    return rc, s.log()
+
+
 def server_alive_and_serving(s):
     """The process runs and answers HealthCheck and a SET/GET."""
     assert s.proc.poll() is None, "server died:\n" + s.log()[-4000:]

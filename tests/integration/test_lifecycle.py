@@ -18,7 +18,7 @@ import pytest
 
 from conftest import (E, aql_pb2, Client, blob, q_set, q_range, unique,
                       http_get, run_cli, wait_until, result_of, single_value,
-                      server_alive_and_serving, SERVER_BIN)
+                      server_alive_and_serving, start_failing, SERVER_BIN)
 
 SHARED = os.environ.get("AMATERS_SHARED_DIR", "/work/shared")
 AUTH_TOML = os.path.join(SHARED, "compat", "reference-examples",
@@ -43,19 +43,6 @@ def populate(cl, coll, n, size=64):
               for i in range(start, min(n, start + 5000))]
         resp = cl.batch(qs, timeout=60)
         assert resp.WhichOneof("response") == "results", resp
-
-
-def start_failing(s, timeout=15):
-    """Starts s expecting a start-up failure; returns (rc, output)."""
-    s.start(wait=False)
-    try:
-        rc = s.proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        s.proc.kill()
-        s.proc.wait()
-        pytest.fail("server did not exit on a start-up error:\n" + s.log())
-    s.logf.flush()
-    return rc, s.log()
 
 
 def reap_in_background(proc):

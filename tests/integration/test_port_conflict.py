@@ -6,29 +6,19 @@ second amaters-server with its own data dir and HTTP port could bind the
 same gRPC port and clients would be spread over two data directories.
 Every wait is bounded; synchronisation is by polling observable state."""
 import os
-import subprocess
 
 import grpc
-import pytest
 
 from conftest import (Client, server_alive_and_serving, single_value,
-                      result_of, unique)
+                      result_of, start_failing, unique)
 
 EXIT_TIMEOUT = 15.0
 
 
 def start_expecting_exit(s, timeout=EXIT_TIMEOUT):
     """Starts s, expects it to exit by itself; returns (rc, output)."""
-    s.start(wait=False)
-    try:
-        rc = s.proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        s.proc.kill()
-        s.proc.wait()
-        pytest.fail(f"second server on {s.addr} kept running (it shares "
-                    f"the port):\n" + s.log()[-4000:])
-    s.logf.flush()
-    return rc, s.log()
+    return start_failing(s, timeout, f"second server on {s.addr} kept "
+                         f"running (it shares the port)")
 
 
 def test_second_server_on_same_grpc_port_refused(make_server):
