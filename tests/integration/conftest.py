@@ -5,6 +5,7 @@ Readiness is awaited by polling /readyz (the server's own readiness probe),
 never by sleeping a fixed time.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -426,6 +427,16 @@ def wait_until(pred, timeout=10.0, interval=0.02):
         time.sleep(interval)
         v = pred()
     return v
+
+
+def shown(text, key, section):
+    """Value text of `key` inside [section] of a --show dump."""
+    m = re.search(r"^\[" + re.escape(section) + r"\]\n(.*?)(?=^\[|\Z)",
+                  text, re.S | re.M)
+    assert m, f"no [{section}] in dump"
+    v = re.search(r"^" + re.escape(key) + r"\s*=\s*(.+)$", m.group(1), re.M)
+    assert v, f"no {section}.{key} in dump"
+    return v.group(1).strip()
 
 
 def start_failing(s, timeout=15, why="server did not exit on a start-up "

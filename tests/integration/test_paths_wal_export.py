@@ -16,7 +16,7 @@ themselves write, never from the server's own answers.
 import os
 import re
 
-from conftest import (SERVER_BIN, Server, result_of, run_cli, single_value,
+from conftest import (SERVER_BIN, Server, shown, result_of, run_cli, single_value,
                       unique, wait_until)
 
 
@@ -95,15 +95,6 @@ def test_explicit_log_path_in_missing_directory_names_it(tmp_path):
     assert not os.path.exists(bad)
 
 
-def _shown(text, section, key):
-    m = re.search(r"^\[" + re.escape(section) + r"\]\n(.*?)(?=^\[|\Z)",
-                  text, re.S | re.M)
-    assert m, f"no [{section}] in dump"
-    v = re.search(r"^" + re.escape(key) + r" = (.*)$", m.group(1), re.M)
-    assert v, f"no {section}.{key} in dump"
-    return v.group(1)
-
-
 def test_show_and_validate_default_paths(tmp_path):
     """validate-config accepts both features on with the default paths,
     and --show prints the empty defaults documented as files in
@@ -113,8 +104,8 @@ def test_show_and_validate_default_paths(tmp_path):
     r = run_cli(["-d", str(tmp_path / "d"), "validate-config", "--show"],
                 env=env, timeout=15)
     assert r.returncode == 0, r.stderr
-    assert _shown(r.stdout, "logging", "file_path") == '""'
-    assert _shown(r.stdout, "authz", "audit_log_path") == '""'
+    assert shown(r.stdout, "file_path", "logging") == '""'
+    assert shown(r.stdout, "audit_log_path", "authz") == '""'
     assert "<data_dir>/amaters-server.log" in r.stdout
     assert "<data_dir>/audit.jsonl" in r.stdout
     # the dump loads back

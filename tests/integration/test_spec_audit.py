@@ -5,7 +5,6 @@ test sends, never from what the server happens to answer.
 """
 import json
 import os
-import re
 import signal
 import subprocess
 import tempfile
@@ -14,7 +13,7 @@ import time
 import grpc
 import pytest
 
-from conftest import (E, SERVER_BIN, VERSION, aql_pb2,
+from conftest import (E, SERVER_BIN, VERSION, aql_pb2, shown,
                       query_pb2, types_pb2, blob, q_get, q_set, q_delete,
                       q_range, unique, crc, admin, assert_error, result_of,
                       single_value, affected, multi_values, rpc_code,
@@ -32,16 +31,6 @@ def show(args=(), env=None):
                 timeout=15)
     assert r.returncode == 0, r.stderr
     return r.stdout
-
-
-def shown(text, key, section):
-    """Value text of `key` inside [section] of a --show dump."""
-    m = re.search(r"^\[" + re.escape(section) + r"\]\n(.*?)(?=^\[|\Z)",
-                  text, re.S | re.M)
-    assert m, f"no [{section}] in dump"
-    v = re.search(r"^" + re.escape(key) + r"\s*=\s*(.+)$", m.group(1), re.M)
-    assert v, f"no {section}.{key} in dump"
-    return v.group(1).strip()
 
 
 def write_cfg(tmp_path, text, name="audit.toml"):
