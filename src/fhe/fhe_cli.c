@@ -1,10 +1,11 @@
 /*
  * fhe_cli.c - amaters-fhe: command-line access to the FHE library.
  *
- *   amaters-fhe keygen --out DIR [--seed HEX32]
+ *   amaters-fhe keygen --out DIR [--seed HEX32] [--force]
  *       creates DIR (and missing parents, mode 0700) when absent;
  *       DIR/client.key (mode 0600), DIR/server.key (compressed); prints
- *       the key id
+ *       the key id. Existing keys are replaced only with --force, which
+ *       keeps them as DIR/client.key.old and DIR/server.key.old
  *   amaters-fhe encrypt --key DIR/client.key --type T VALUE > CT
  *       T: bool u8 u16 u32 u64; seeded ciphertext on stdout
  *   amaters-fhe eval --key DIR/server.key [--threads N] OP CT [CT] > CT
@@ -12,25 +13,25 @@
  *       xor, two booleans), eq ne lt le gt ge (-> bool), not neg (one)
  *   amaters-fhe decrypt --key DIR/client.key [CT]   (stdin without CT)
  *   amaters-fhe bench [--threads N] [--type T]      name=value lines
- *   amaters-fhe info FILE                           header fields
+ *   amaters-fhe info FILE             checks FILE whole, prints fields
  *   amaters-fhe --help | help | <verb> --help       usage on stdout
  *
  * Files use the wire format of serial.h; a bool is a one-block radix.
  * Exit status 0 on success, 1 on a runtime error (I/O, malformed file,
  * key mismatch), 2 on a usage error; each error prints one specific
  * line on stderr (see fhe_cli.h). A seed makes keys deterministic and is
- * for tests only. This file holds keygen / encrypt / decrypt / info,
- * argument parsing and main; fhe_cli_io.c the reporting and file
- * helpers; fhe_cli_eval.c eval and bench.
+ * for tests only. encrypt and eval refuse to write a ciphertext to a
+ * terminal, decrypt to wait for one on a terminal. This file holds
+ * keygen / encrypt / decrypt / info, argument parsing and main;
+ * fhe_cli_io.c the reporting, file and value helpers; fhe_cli_eval.c
+ * eval and bench.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,153 +40,168 @@
 #include "fhe/fhe_cli.h"
 #include "fhe/serial.h"
 
-/* tmp = "<path>.tmp" (tmp holds 4096 bytes). Returns 0 or AMATERS_EINVAL
- * when it does not fit. */
-static int tmp_path(char tmp[4096], const char *path)
+/* One file of the key pair keygen installs: "DIR/<name>", the new
+ * contents in "<path>.tmp", the previous file kept as "<path>.old". */
+struct key_file {
+    char path[4096], tmp[4096], old[4096];
+    int existed;          /* path existed before (--force) */
+    int moved_old;        /* path was renamed to old */
+    int moved_new;        /* tmp was renamed to path */
+};
+
+/* Fills f for DIR/name (trailing slashes of dir dropped). */
+static int key_file_init(struct key_file *f, const char *dir,
+                         const char *name)
 {
-    int n = snprintf(tmp, 4096, "%s.tmp", path);
+    size_t n = strlen(dir);
+    int a, b, c;
 
-    return n < 0 || n >= 4096 ? AMATERS_EINVAL : 0;
-}
-
-/* Writes buf to a new file "<path>.tmp" (created exclusively with mode,
- * never through a symlink) and syncs it; the caller renames it over path
- * with commit_file, so an existing key file is replaced whole, never
- * rewritten in place (a reader that opened the old file keeps the old
- * bytes, and a failure leaves the old file as it was). */
-static int write_temp(const char *path, const uint8_t *buf, size_t len,
-                      mode_t mode)
-{
-    char tmp[4096];
-    int fd, rc = 0;
-    size_t done = 0;
-
-    if (tmp_path(tmp, path) != 0)
-        return cli_fail(AMATERS_EINVAL, "%s: path too long", path);
-    (void)unlink(tmp);      /* a leftover of an interrupted keygen */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              mode);
-    if (fd < 0)
-        return cli_fail(AMATERS_EIO, "cannot create %s: %s", tmp,
-                        strerror(errno));
-    if (fchmod(fd, mode) != 0)          /* whatever the umask */
-        rc = cli_fail(AMATERS_EIO, "cannot set mode of %s: %s", tmp,
-                      strerror(errno));
-    while (done < len && rc == 0) {
-        ssize_t w = write(fd, buf + done, len - done);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
-                          w < 0 ? strerror(errno) : "short write");
-        else
-            done += (size_t)w;
-    }
-    if (rc == 0 && fsync(fd) != 0)
-        rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
-                      strerror(errno));
-    if (close(fd) != 0 && rc == 0)
-        rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
-                      strerror(errno));
-    if (rc != 0)
-        (void)unlink(tmp);
-    return rc;
-}
-
-/* Drops "<path>.tmp" after a failure elsewhere. */
-static void commit_file_abort(const char *path)
-{
-    char tmp[4096];
-
-    if (tmp_path(tmp, path) == 0)
-        (void)unlink(tmp);
-}
-
-/* fsyncs directory dir so that renames in it are durable. */
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-    if (fd < 0 || fsync(fd) != 0)
-        rc = cli_fail(AMATERS_EIO, "cannot sync directory %s: %s", dir,
-                      strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* Renames "<path>.tmp" over path. */
-static int commit_file(const char *path)
-{
-    char tmp[4096];
-
-    if (tmp_path(tmp, path) != 0)
-        return cli_fail(AMATERS_EINVAL, "%s: path too long", path);
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-
-        (void)unlink(tmp);
-        return cli_fail(AMATERS_EIO, "cannot replace %s: %s", path,
-                        strerror(e));
-    }
+    memset(f, 0, sizeof(*f));
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    a = snprintf(f->path, sizeof(f->path), "%.*s/%s", (int)n, dir, name);
+    b = snprintf(f->tmp, sizeof(f->tmp), "%s.tmp", f->path);
+    c = snprintf(f->old, sizeof(f->old), "%s.old", f->path);
+    if (a < 0 || b < 0 || c < 0 || (size_t)b >= sizeof(f->tmp) ||
+        (size_t)c >= sizeof(f->old))
+        return cli_fail(AMATERS_EINVAL, "--out path too long: %s", dir);
     return 0;
 }
 
-/* Creates p (mode 0700) unless it is already a directory; dir is the
- * --out argument p belongs to. */
-static int make_dir(const char *dir, const char *p)
+/* 1 if p exists (as anything, a dangling symlink too), 0 if not, or a
+ * reported error. */
+static int file_exists(const char *p)
 {
     struct stat st;
 
-    if (mkdir(p, 0700) == 0)
+    if (lstat(p, &st) == 0)
+        return 1;
+    if (errno == ENOENT || errno == ENOTDIR)
         return 0;
-    if (errno == EEXIST && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
-        return 0;
-    if (errno == EEXIST && strcmp(dir, p) == 0)
-        return cli_fail(AMATERS_EIO, "--out %s exists and is not a "
-                        "directory", dir);
-    if (errno == EEXIST)
-        return cli_fail(AMATERS_EIO, "--out %s: %s exists and is not a "
-                        "directory", dir, p);
-    return cli_fail(AMATERS_EIO, "cannot create directory %s: %s", p,
-                    strerror(errno));
+    return cli_fail(AMATERS_EIO, "cannot check %s: %s", p, strerror(errno));
 }
 
-/* mkdir -p dir: an existing directory is used as is; new ones (the
- * missing parents too) get mode 0700. */
-static int make_dirs(const char *dir)
+/* Refuses to touch existing keys without --force, and with --force
+ * refuses to overwrite an earlier "*.old" pair; sets f[i].existed. */
+static int check_existing(struct key_file f[2], int force)
 {
-    char p[4096];
-    size_t n = strlen(dir);
+    int rc;
+
+    for (int i = 0; i < 2; i++) {
+        rc = file_exists(f[i].path);
+        if (rc < 0)
+            return rc;
+        f[i].existed = rc;
+        if (rc == 1 && !force)
+            return cli_fail(AMATERS_EEXISTS, "%s exists: keygen does not "
+                            "replace keys (data encrypted under them could "
+                            "no longer be decrypted); use --force to "
+                            "replace them, or another --out", f[i].path);
+    }
+    for (int i = 0; i < 2 && force; i++) {
+        rc = file_exists(f[i].old);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            return cli_fail(AMATERS_EEXISTS, "%s exists: --force keeps the "
+                            "current keys as client.key.old and "
+                            "server.key.old and does not overwrite older "
+                            "ones; move the .old files away first",
+                            f[i].old);
+    }
+    return 0;
+}
+
+/* Every rename of keygen goes through here. Fault injection for tests:
+ * AMATERS_FHE_TEST_FAIL_RENAME=N makes the Nth call fail with EIO (the
+ * restore path cannot be reached otherwise without root). noreplace:
+ * fail with EEXIST rather than replace an existing `to`. */
+static int key_rename(const char *from, const char *to, int noreplace)
+{
+    static int calls;
+    const char *fail = getenv("AMATERS_FHE_TEST_FAIL_RENAME");
+
+    if (fail != NULL && atoi(fail) == ++calls) {
+        errno = EIO;
+        return -1;
+    }
+    if (!noreplace)
+        return rename(from, to);
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    /* file systems without RENAME_NOREPLACE */
+    return errno == EINVAL || errno == ENOSYS ? rename(from, to) : -1;
+}
+
+/* A rename (or, with to NULL, an unlink) that failed with errno err. */
+struct key_step {
+    const char *from, *to;
+    int err;
+};
+
+/* Runs key_rename(from, to, noreplace); on failure fills *st. */
+static int key_step(struct key_step *st, const char *from, const char *to,
+                    int noreplace)
+{
+    if (key_rename(from, to, noreplace) == 0)
+        return 0;
+    *st = (struct key_step){from, to, errno};
+    return -1;
+}
+
+/* After a failed step: puts every moved file back (an old key over the
+ * new one, or drops a new key that had no predecessor) and removes the
+ * temp files. Returns 0 when the directory is back as it was, else -1
+ * with the first failure in *st. */
+static int restore_keys(struct key_file f[2], struct key_step *st)
+{
     int rc = 0;
 
-    if (n == 0)
-        return cli_usage_error("--out needs a directory name");
-    if (n >= sizeof(p))
-        return cli_fail(AMATERS_EINVAL, "--out path too long (%zu bytes)",
-                        n);
-    memcpy(p, dir, n + 1);
-    for (size_t i = 1; i < n && rc == 0; i++) {
-        if (p[i] != '/' || p[i - 1] == '/')
-            continue;
-        p[i] = '\0';
-        rc = make_dir(dir, p);
-        p[i] = '/';
+    for (int i = 0; i < 2; i++) {
+        if (f[i].moved_old) {
+            if (key_step(st, f[i].old, f[i].path, 0) != 0 && rc == 0)
+                rc = -1;
+        } else if (f[i].moved_new && unlink(f[i].path) != 0 && rc == 0) {
+            *st = (struct key_step){f[i].path, NULL, errno};
+            rc = -1;
+        }
+        (void)unlink(f[i].tmp);
     }
-    if (rc == 0)
-        rc = make_dir(dir, p);
     return rc;
 }
 
-static int key_path(char *buf, size_t cap, const char *dir,
-                    const char *name)
+/* Moves the new key files (f[i].tmp, complete and synced) into place:
+ * with --force each existing key is first renamed to its .old name. If
+ * a step fails, everything is put back, so the directory holds either
+ * the previous pair or the new one, never a mix; the report says which
+ * step failed and whether the restore worked. */
+static int install_keys(const char *dir, struct key_file f[2])
 {
-    int n = snprintf(buf, cap, "%s/%s", dir, name);
+    struct key_step bad = {NULL, NULL, 0}, undo = {NULL, NULL, 0};
+    int rc = 0;
 
-    if (n < 0 || (size_t)n >= cap)
-        return cli_fail(AMATERS_EINVAL, "--out path too long: %s", dir);
-    return 0;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        if (f[i].existed)
+            rc = key_step(&bad, f[i].path, f[i].old, 1);
+        f[i].moved_old = f[i].existed && rc == 0;
+    }
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        rc = key_step(&bad, f[i].tmp, f[i].path, 1);
+        f[i].moved_new = rc == 0;
+    }
+    if (rc == 0)
+        return 0;
+    if (restore_keys(f, &undo) == 0)
+        return cli_fail(AMATERS_EIO, "cannot rename %s to %s: %s; %s was "
+                        "left as it was", bad.from, bad.to,
+                        strerror(bad.err), dir);
+    return cli_fail(AMATERS_EIO, "cannot rename %s to %s: %s; restoring "
+                    "failed too (%s %s%s%s: %s): %s may hold mismatched "
+                    "keys", bad.from, bad.to, strerror(bad.err),
+                    undo.to != NULL ? "rename" : "remove", undo.from,
+                    undo.to != NULL ? " to " : "",
+                    undo.to != NULL ? undo.to : "", strerror(undo.err),
+                    dir);
 }
 
 static void print_hex(const uint8_t *b, size_t n)
@@ -239,51 +255,79 @@ static int make_keys(const uint8_t *sp, uint8_t id[16], uint8_t **sbuf,
     return rc;
 }
 
+/* The notes keygen prints on stderr after success. */
+static void keygen_notes(const struct key_file f[2], int seeded)
+{
+    if (seeded)
+        fprintf(stderr, "amaters-fhe: keys made from --seed are for tests: "
+                "anyone who knows the seed has the client key\n");
+    if (f[0].existed || f[1].existed)
+        fprintf(stderr, "amaters-fhe: previous keys kept as %s%s%s\n",
+                f[0].existed ? f[0].old : "",
+                f[0].existed && f[1].existed ? " and " : "",
+                f[1].existed ? f[1].old : "");
+}
+
+/* Writes the new pair next to the old one (f[0] client, f[1] server),
+ * then installs it: both files are complete and synced before either
+ * replaces anything. */
+static int keygen(const struct cli_args *a, const uint8_t *sp,
+                  struct key_file f[2])
+{
+    uint8_t id[16], *sbuf = NULL, *cbuf = NULL;
+    size_t slen = 0, clen = 0;
+    int rc = check_existing(f, a->force);
+
+    if (rc == 0)
+        rc = cli_make_dirs(a->out);
+    if (rc == 0)
+        rc = make_keys(sp, id, &sbuf, &slen, &cbuf, &clen);
+    if (rc == 0)
+        rc = cli_write_temp(f[1].tmp, sbuf, slen, 0644);
+    if (rc == 0) {
+        rc = cli_write_temp(f[0].tmp, cbuf, clen, 0600);
+        if (rc != 0)
+            (void)unlink(f[1].tmp);
+    }
+    if (rc == 0)
+        rc = install_keys(a->out, f);
+    if (rc == 0)
+        rc = cli_sync_dir(a->out);
+    if (rc == 0) {
+        keygen_notes(f, sp != NULL);
+        print_hex(id, sizeof(id));
+    }
+    amaters_free(sbuf);
+    if (cbuf != NULL)
+        amaters_free_secret(cbuf, clen);
+    return rc;
+}
+
 static int cmd_keygen(const struct cli_args *a)
 {
-    uint8_t seed[16], id[16], *sbuf = NULL, *cbuf = NULL;
-    const uint8_t *sp = NULL;
-    size_t slen = 0, clen = 0;
-    char spath[4096], cpath[4096];
+    struct key_file *f = NULL;
+    uint8_t seed[16];
     int rc = 0;
 
     if (a->out == NULL)
         return cli_usage_error("keygen needs --out DIR");
-    if (a->seed != NULL) {
+    if (a->out[0] == '\0')
+        return cli_usage_error("--out needs a directory name");
+    if (a->seed != NULL)
         rc = parse_seed(a->seed, seed);
-        sp = seed;
-    }
+    if (rc != 0)
+        return rc;
+    f = amaters_calloc(2, sizeof(*f));
+    if (f == NULL)
+        rc = cli_fail(AMATERS_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = key_path(spath, sizeof(spath), a->out, "server.key");
+        rc = key_file_init(&f[0], a->out, "client.key");
     if (rc == 0)
-        rc = key_path(cpath, sizeof(cpath), a->out, "client.key");
+        rc = key_file_init(&f[1], a->out, "server.key");
     if (rc == 0)
-        rc = make_dirs(a->out);
-    if (rc == 0)
-        rc = make_keys(sp, id, &sbuf, &slen, &cbuf, &clen);
-    /* both files complete and synced before either replaces a key */
-    if (rc == 0)
-        rc = write_temp(spath, sbuf, slen, 0644);
-    if (rc == 0) {
-        rc = write_temp(cpath, cbuf, clen, 0600);
-        if (rc != 0)
-            commit_file_abort(spath);
-    }
-    if (rc == 0)
-        rc = commit_file(cpath);
-    if (rc == 0)
-        rc = commit_file(spath);
-    if (rc == 0)
-        rc = sync_dir(a->out);
-    if (rc == 0 && sp != NULL)
-        fprintf(stderr, "amaters-fhe: keys made from --seed are for tests: "
-                "anyone who knows the seed has the client key\n");
-    if (rc == 0)
-        print_hex(id, sizeof(id));
+        rc = keygen(a, a->seed != NULL ? seed : NULL, f);
     explicit_bzero(seed, sizeof(seed));
-    amaters_free(sbuf);
-    if (cbuf != NULL)
-        amaters_free_secret(cbuf, clen);
+    amaters_free(f);
     return rc;
 }
 
@@ -297,50 +341,11 @@ static int load_client_key(const char *path, struct amaters_fhe_client_key
 
     if (rc == 0)
         memcpy(key_id, h.key_id, 16);
-    if (rc == 0) {
-        rc = amaters_fhe_decode_client_key(buf, len, ck);
-        if (rc != 0)
-            rc = cli_fail(rc, "%s: malformed client key (%s)", path,
-                          amaters_strerror(rc));
-    }
+    if (rc == 0)
+        rc = cli_decode_client_key(path, buf, len, ck);
     if (buf != NULL)
         amaters_free_secret(buf, len);
     return rc;
-}
-
-static int parse_value(const char *s, const char *type, unsigned bits,
-                       uint64_t *v)
-{
-    uint64_t max = bits >= 64 ? ~0ull : (1ull << bits) - 1;
-    char *end = NULL;
-    unsigned long long x;
-    int digits = isdigit((unsigned char)s[0]);
-
-    if (bits == 1 && (strcasecmp(s, "true") == 0 ||
-                      strcasecmp(s, "false") == 0)) {
-        *v = strcasecmp(s, "true") == 0;
-        return 0;
-    }
-    if (bits == 1 && !digits)
-        return cli_usage_error("value '%s' is not a bool (0, 1, true or "
-                               "false)", s);
-    if (!digits && !(s[0] == '-' && isdigit((unsigned char)s[1])))
-        return cli_usage_error("value '%s' is not a number (%s: 0..%llu)",
-                               s, type, (unsigned long long)max);
-    errno = 0;
-    /* decimal, or hexadecimal after 0x (a leading 0 is not octal) */
-    if (digits && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        x = strtoull(s + 2, &end, 16);
-    else
-        x = strtoull(s + !digits, &end, 10);
-    if (*end != '\0' || !isxdigit((unsigned char)end[-1]))
-        return cli_usage_error("value '%s' is not a number (%s: 0..%llu)",
-                               s, type, (unsigned long long)max);
-    if (!digits || errno == ERANGE || x > max)
-        return cli_usage_error("value %s does not fit %s (0..%llu)", s,
-                               type, (unsigned long long)max);
-    *v = x;
-    return 0;
 }
 
 static int cmd_encrypt(const struct cli_args *a)
@@ -361,8 +366,10 @@ static int cmd_encrypt(const struct cli_args *a)
         return cli_usage_error("encrypt needs one VALUE");
     rc = cli_type(a->type, &bits);
     if (rc == 0)
-        rc = parse_value(a->pos[0], a->type, bits, &v);
+        rc = cli_value(a->pos[0], a->type, bits, &v);
     nblocks = bits == 1 ? 1 : bits / 2;
+    if (rc == 0)
+        rc = cli_stdout_not_tty();
     if (rc == 0)
         rc = load_client_key(a->key, &ck, id);
     for (size_t i = 0; rc == 0 && i < nblocks; i++) {
@@ -407,12 +414,8 @@ static int load_ct_for(const char *path, const char *key_path,
         rc = cli_fail(AMATERS_EUNSUPPORTED, "%s has %u blocks (%u bits); "
                       "decrypt handles at most 64 bits", cli_name(path),
                       h.count, 2 * h.count);
-    if (rc == 0) {
-        rc = amaters_fhe_decode_radix(buf, len, r, NULL);
-        if (rc != 0)
-            rc = cli_fail(rc, "%s: malformed ciphertext (%s)",
-                          cli_name(path), amaters_strerror(rc));
-    }
+    if (rc == 0)
+        rc = cli_decode_ct(cli_name(path), buf, len, r);
     amaters_free(buf);
     return rc;
 }
@@ -427,6 +430,9 @@ static int cmd_decrypt(const struct cli_args *a)
 
     if (a->key == NULL)
         return cli_usage_error("decrypt needs --key CLIENT_KEY");
+    if (a->npos == 0 && isatty(STDIN_FILENO))
+        return cli_fail(AMATERS_EINVAL, "no ciphertext: give CT_FILE or "
+                        "pipe one into standard input");
     rc = load_client_key(a->key, &ck, id);
     if (rc == 0)
         rc = load_ct_for(a->npos == 1 ? a->pos[0] : NULL, a->key, id,
@@ -464,10 +470,71 @@ static const char *value_type_name(uint32_t blocks)
     }
 }
 
+/* Runs the full decoder of h's type over buf (a file cli_load accepted)
+ * and keeps what info prints about the body: block degrees into deg
+ * (h.count of them, at most 64). */
+static int check_body(const char *name, const uint8_t *buf, size_t len,
+                      const struct amaters_fhe_header *h, uint32_t deg[64])
+{
+    struct amaters_fhe_server_key_compressed *sk = NULL;
+    struct amaters_fhe_client_key *ck = NULL;
+    struct amaters_fhe_radix r = {0};
+    int rc;
+
+    switch (h->type) {
+    case AMATERS_FHE_OBJ_SERVER_KEY:
+        rc = cli_decode_server_key(name, buf, len, &sk);
+        amaters_fhe_server_key_compressed_free(sk);
+        return rc;
+    case AMATERS_FHE_OBJ_CLIENT_KEY:
+        rc = cli_decode_client_key(name, buf, len, &ck);
+        amaters_fhe_client_key_free(ck);        /* wipes the secret */
+        return rc;
+    default:
+        rc = cli_decode_ct(name, buf, len, &r);
+        for (size_t i = 0; rc == 0 && i < r.nblocks && i < 64; i++)
+            deg[i] = r.blocks[i].degree;
+        amaters_fhe_radix_destroy(&r);
+        return rc;
+    }
+}
+
+static void print_info(const struct amaters_fhe_header *h, size_t len,
+                       const uint32_t deg[64])
+{
+    const struct amaters_fhe_params *p = amaters_fhe_params_get(h->param_id);
+    int ct = h->type == AMATERS_FHE_OBJ_BLOCK ||
+             h->type == AMATERS_FHE_OBJ_RADIX;
+
+    printf("format version %u\ntype %s\nparams %s\nseeded %s\n"
+           "blocks %u\nbytes %zu\nkey id ", h->version,
+           h->type == AMATERS_FHE_OBJ_BLOCK ? "block"
+           : h->type == AMATERS_FHE_OBJ_RADIX ? "radix"
+           : h->type == AMATERS_FHE_OBJ_SERVER_KEY ? "server-key"
+                                                   : "client-key",
+           p->name,
+           /* a server key is always stored compressed: its public masks
+            * are re-expanded from the seed it carries */
+           (h->flags & AMATERS_FHE_FLAG_SEEDED) != 0 ||
+                   h->type == AMATERS_FHE_OBJ_SERVER_KEY
+               ? "yes"
+               : "no",
+           h->count, len);
+    print_hex(h->key_id, sizeof(h->key_id));
+    if (ct) {
+        printf("value %s\ndegrees", value_type_name(h->count));
+        for (uint32_t i = 0; i < h->count && i < 64; i++)
+            printf(" %u", deg[i]);
+        printf("\n");
+    }
+    if (h->type == AMATERS_FHE_OBJ_CLIENT_KEY)
+        printf("secret yes (keep this file private)\n");
+}
+
 static int cmd_info(const struct cli_args *a)
 {
     struct amaters_fhe_header h;
-    const struct amaters_fhe_params *p;
+    uint32_t deg[64] = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc;
@@ -475,34 +542,17 @@ static int cmd_info(const struct cli_args *a)
     if (a->npos != 1)
         return cli_usage_error("info needs one FILE");
     rc = cli_load(a->pos[0], CLI_WANT_ANY, &buf, &len, &h);
-    if (rc == 0) {
-        p = amaters_fhe_params_get(h.param_id);
-        printf("format version %u\ntype %s\nparams %s\nseeded %s\n"
-               "blocks %u\nbytes %zu\nkey id ", h.version,
-               h.type == AMATERS_FHE_OBJ_BLOCK ? "block"
-               : h.type == AMATERS_FHE_OBJ_RADIX ? "radix"
-               : h.type == AMATERS_FHE_OBJ_SERVER_KEY ? "server-key"
-                                                      : "client-key",
-               p->name,
-               /* a server key is always stored compressed: its public
-                * masks are re-expanded from the seed it carries */
-               (h.flags & AMATERS_FHE_FLAG_SEEDED) != 0 ||
-                       h.type == AMATERS_FHE_OBJ_SERVER_KEY
-                   ? "yes"
-                   : "no",
-               h.count, len);
-        print_hex(h.key_id, sizeof(h.key_id));
-        if (h.type == AMATERS_FHE_OBJ_BLOCK ||
-            h.type == AMATERS_FHE_OBJ_RADIX)
-            printf("value %s\n", value_type_name(h.count));
-    }
+    if (rc == 0)
+        rc = check_body(a->pos[0], buf, len, &h, deg);
+    if (rc == 0)
+        print_info(&h, len, deg);
     if (buf != NULL)
         amaters_free_secret(buf, len);
     return rc;
 }
 
 static const char usage_text[] =
-    "usage: amaters-fhe keygen --out DIR [--seed HEX32]\n"
+    "usage: amaters-fhe keygen --out DIR [--seed HEX32] [--force]\n"
     "       amaters-fhe encrypt --key CLIENT_KEY --type "
     "bool|u8|u16|u32|u64 VALUE > CT\n"
     "       amaters-fhe eval --key SERVER_KEY [--threads N] OP CT [CT] > CT\n"
@@ -519,9 +569,15 @@ static const char usage_text[] =
     "\n"
     "  keygen   writes DIR/client.key (mode 0600) and DIR/server.key\n"
     "           (compressed), creating DIR (0700); prints the key id.\n"
+    "           It refuses to replace existing keys (what was encrypted\n"
+    "           under them could no longer be decrypted) unless --force\n"
+    "           is given, which keeps them as client.key.old and\n"
+    "           server.key.old (and refuses if those exist).\n"
     "           --seed makes the keys deterministic: tests only.\n"
-    "  encrypt  VALUE is decimal or 0x hexadecimal and must fit the type;\n"
-    "           a bool is 0, 1, true or false. Writes the ciphertext.\n"
+    "  encrypt  VALUE is decimal or 0x hexadecimal digits (no sign or\n"
+    "           space) and must fit the type; a bool is 0, 1, true or\n"
+    "           false. Writes the ciphertext (standard output must not\n"
+    "           be a terminal).\n"
     "  eval     runs OP on one (not, neg) or two ciphertexts of the same\n"
     "           type and key: arithmetic wraps modulo 2^width; eq .. ge\n"
     "           give a bool; and / or / xor / not are bitwise on\n"
@@ -534,14 +590,17 @@ static const char usage_text[] =
     "  bench    prints name=value timings: ks_pbs_ms (one key switch +\n"
     "           bootstrap, one thread) and <op>_<type>_ms for every\n"
     "           operation (--type restricts to one width).\n"
-    "  info     describes a key or ciphertext file (no secret).\n"
+    "  info     checks a key or ciphertext file whole and describes\n"
+    "           it (never a secret); for a ciphertext also the degree\n"
+    "           (bound on the value) of each block.\n"
     "\n"
     "exit status: 0 success, 1 error, 2 usage error\n";
 
 /* Options; a verb lists the ones it takes. */
 enum {
     OPT_KEY = 1, OPT_TYPE = 2, OPT_OUT = 4, OPT_SEED = 8, OPT_THREADS = 16,
-    NOPTS = 5
+    NOPTS = 5,
+    OPT_FORCE = 32       /* a flag: takes no value */
 };
 
 static const char *const opt_names[NOPTS] = {"--key", "--type", "--out",
@@ -553,7 +612,7 @@ static const struct cli_cmd {
     unsigned opts;       /* OPT_* it accepts */
     size_t maxpos;       /* positional arguments it accepts */
 } cmds[] = {
-    {"keygen", cmd_keygen, OPT_OUT | OPT_SEED, 0},
+    {"keygen", cmd_keygen, OPT_OUT | OPT_SEED | OPT_FORCE, 0},
     {"encrypt", cmd_encrypt, OPT_KEY | OPT_TYPE, 1},
     {"eval", cli_eval, OPT_KEY | OPT_THREADS, 3},
     {"decrypt", cmd_decrypt, OPT_KEY, 1},
@@ -584,6 +643,17 @@ static int take_option(const struct cli_cmd *c, size_t k, int argc,
     return 0;
 }
 
+/* Sets the flag --force. */
+static int take_force(const struct cli_cmd *c, struct cli_args *a)
+{
+    if ((c->opts & OPT_FORCE) == 0)
+        return cli_usage_error("%s does not take option --force", c->name);
+    if (a->force)
+        return cli_usage_error("option --force given twice");
+    a->force = 1;
+    return 0;
+}
+
 /* Splits argv (after the verb) into options (--name VALUE) and
  * positionals; *help is set when --help appears. */
 static int parse_args(const struct cli_cmd *c, int argc, char **argv,
@@ -601,6 +671,8 @@ static int parse_args(const struct cli_cmd *c, int argc, char **argv,
             k++;
         if (is_help(argv[i]))
             *help = 1;
+        else if (strcmp(argv[i], "--force") == 0)
+            rc = take_force(c, a);
         else if (k < NOPTS)
             rc = take_option(c, k, argc, argv, i++, a);
         else if (strncmp(argv[i], "--", 2) == 0)
@@ -647,10 +719,11 @@ int main(int argc, char **argv)
     int help = 0;
     int rc = run(argc, argv, &help);
 
-    if (help) {
+    if (help)
         fputs(usage_text, stdout);
-        return fflush(stdout) == 0 ? 0 : 1;
-    }
+    /* printf output is buffered: a write error shows only now */
+    if (rc == 0)
+        rc = cli_finish_stdout();
     if (rc == 0)
         return 0;
     if (!cli_reported())

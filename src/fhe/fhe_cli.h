@@ -1,7 +1,8 @@
 /*
  * fhe_cli.h - internals shared by the files of the amaters-fhe tool
- * (fhe_cli.c: error reporting, option parsing, key and ciphertext files,
- * keygen / encrypt / decrypt / info; fhe_cli_eval.c: eval and bench).
+ * (fhe_cli.c: option parsing, keygen / encrypt / decrypt / info and main;
+ * fhe_cli_io.c: error reporting, reading and strictly decoding files,
+ * writing key files, parsing values; fhe_cli_eval.c: eval and bench).
  * Single-threaded (main thread only) except inside the library's pool.
  * Not part of the library.
  *
@@ -16,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fhe/radix.h"
 #include "fhe/serial.h"
@@ -25,6 +27,7 @@
 struct cli_args {
     const char *cmd;
     const char *key, *type, *out, *seed, *threads;
+    int force;                  /* --force (keygen) */
     const char *pos[4];
     size_t npos;
 };
@@ -69,6 +72,23 @@ int cli_read(const char *path, uint8_t **out, size_t *len);
 int cli_load(const char *path, unsigned want, uint8_t **out, size_t *len,
              struct amaters_fhe_header *h);
 
+/* Strict decoders of a file cli_load accepted (name is the file's
+ * display name): the full decoder of serial.h for the type, so a body
+ * the library would refuse (a block degree or noise level out of range,
+ * a server key whose contents do not match its key id, nonzero padding
+ * in a client key) is reported as "<name>: malformed <kind> (<what is
+ * wrong>)" and the code returned. On success the caller owns the
+ * result: cli_decode_ct initializes *r (free with
+ * amaters_fhe_radix_destroy), cli_decode_server_key sets *c (free with
+ * amaters_fhe_server_key_compressed_free), cli_decode_client_key sets
+ * *ck (secret; free with amaters_fhe_client_key_free, which wipes it). */
+int cli_decode_ct(const char *name, const uint8_t *buf, size_t len,
+                  struct amaters_fhe_radix *r);
+int cli_decode_server_key(const char *name, const uint8_t *buf, size_t len,
+                          struct amaters_fhe_server_key_compressed **c);
+int cli_decode_client_key(const char *name, const uint8_t *buf, size_t len,
+                          struct amaters_fhe_client_key **ck);
+
 /* Display name of a file argument: path, or "standard input" for NULL.
  * Static or borrowed; never NULL. */
 const char *cli_name(const char *path);
@@ -82,6 +102,39 @@ void cli_hex_id(const uint8_t id[AMATERS_FHE_KEY_ID_BYTES], char out[33]);
 /* Writes len bytes to stdout. Reports and returns AMATERS_EIO on
  * failure. */
 int cli_write_stdout(const uint8_t *buf, size_t len);
+
+/* Refuses (reports and returns AMATERS_EINVAL) when standard output is
+ * a terminal: encrypt and eval call it before any work, as a ciphertext
+ * is binary. */
+int cli_stdout_not_tty(void);
+
+/* Flushes stdout and checks its error flag (printf output is buffered,
+ * so a full disk or a closed pipe shows only here). Reports "cannot
+ * write standard output: <reason>" and returns AMATERS_EIO on failure. */
+int cli_finish_stdout(void);
+
+/* Parses the VALUE of encrypt for a --type of `bits` bits (named type)
+ * into *v: decimal digits, or 0x / 0X and hexadecimal digits, nothing
+ * else (no sign, space or second prefix); a bool is exactly 0, 1, true
+ * or false (any case). Reports a usage error naming the value and
+ * returns AMATERS_EINVAL otherwise, or when the value does not fit. */
+int cli_value(const char *s, const char *type, unsigned bits, uint64_t *v);
+
+/* mkdir -p dir: an existing directory is used as is; new ones (the
+ * missing parents too) get mode 0700. Reports and returns AMATERS_EIO
+ * (or a usage error for an empty name). */
+int cli_make_dirs(const char *dir);
+
+/* Writes buf to the new file tmp (created exclusively with mode, never
+ * through a symlink; a leftover tmp is removed first) and syncs it, for
+ * the caller to rename into place. On failure tmp is removed and the
+ * error reported (AMATERS_EIO). */
+int cli_write_temp(const char *tmp, const uint8_t *buf, size_t len,
+                   mode_t mode);
+
+/* fsyncs directory dir so that renames in it are durable. Reports and
+ * returns AMATERS_EIO on failure. */
+int cli_sync_dir(const char *dir);
 
 /* Parses --threads (default 1, 1..64) into *n. Reports a usage error
  * and returns AMATERS_EINVAL when out of range. */

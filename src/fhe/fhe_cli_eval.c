@@ -49,12 +49,15 @@ static int is_cmp(enum cli_opcode c)
     return c >= OP_EQ && c <= OP_GE;
 }
 
+/* and / or / xor / not of one-block (bool) operands. not needs a clean
+ * bool (degree <= 1): it is the linear 1 - x. */
 static int bool_op(struct amaters_fhe_eval *ev, enum cli_opcode c,
                    const struct amaters_fhe_radix *a,
                    const struct amaters_fhe_radix *b,
                    struct amaters_fhe_radix *out)
 {
     const struct amaters_fhe_block *x = &a->blocks[0];
+    int rc;
 
     switch (c) {
     case OP_AND:
@@ -62,7 +65,13 @@ static int bool_op(struct amaters_fhe_eval *ev, enum cli_opcode c,
     case OP_OR:
         return amaters_fhe_bool_or(ev, x, &b->blocks[0], &out->blocks[0]);
     case OP_XOR:
-        return amaters_fhe_radix_bitop(ev, AMATERS_FHE_XOR, a, b, out);
+        rc = amaters_fhe_radix_bitop(ev, AMATERS_FHE_XOR, a, b, out);
+        /* the bitwise LUT bounds its output by 3; the xor of two values
+         * in {0, 1} is in {0, 1}, so a later not can use it (the
+         * ciphertext is unchanged, only the public bound) */
+        if (rc == 0 && x->degree <= 1 && b->blocks[0].degree <= 1)
+            out->blocks[0].degree = 1;
+        return rc;
     default:
         if (x->degree > 1)
             return AMATERS_EINVAL;
@@ -149,31 +158,37 @@ static uint64_t clear_op(enum cli_opcode c, uint64_t a, uint64_t b,
     return r & m;
 }
 
-/* Decodes the ciphertext file path and checks it belongs to the server
- * key whose id is id (loaded from key_path). */
-static int load_ct(const char *path, const char *key_path,
-                   const uint8_t id[16], struct amaters_fhe_radix *r)
+/* Decodes the ciphertext file path into r and its key id into id (the
+ * caller compares it with the server key's once that is loaded). */
+static int load_ct(const char *path, struct amaters_fhe_radix *r,
+                   uint8_t id[16])
 {
     struct amaters_fhe_header h;
-    char want[33], got[33];
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = cli_load(path, CLI_WANT_CT, &buf, &len, &h);
 
-    if (rc == 0 && memcmp(h.key_id, id, 16) != 0) {
-        cli_hex_id(h.key_id, got);
-        cli_hex_id(id, want);
-        rc = cli_fail(AMATERS_EBADKEY, "%s was encrypted under another key "
-                      "(key id %s, %s has %s)", path, got, key_path, want);
-    }
-    if (rc == 0) {
-        rc = amaters_fhe_decode_radix(buf, len, r, NULL);
-        if (rc != 0)
-            rc = cli_fail(rc, "%s: malformed ciphertext (%s)", path,
-                          amaters_strerror(rc));
-    }
+    if (rc == 0)
+        memcpy(id, h.key_id, 16);
+    if (rc == 0)
+        rc = cli_decode_ct(path, buf, len, r);
     amaters_free(buf);
     return rc;
+}
+
+/* Checks that the ciphertext path (key id ct_id) belongs to the server
+ * key at key_path, whose key id is id. */
+static int check_key_id(const char *path, const uint8_t ct_id[16],
+                        const char *key_path, const uint8_t id[16])
+{
+    char want[33], got[33];
+
+    if (memcmp(ct_id, id, 16) == 0)
+        return 0;
+    cli_hex_id(ct_id, got);
+    cli_hex_id(id, want);
+    return cli_fail(AMATERS_EBADKEY, "%s was encrypted under another key "
+                    "(key id %s, %s has %s)", path, got, key_path, want);
 }
 
 static int load_server(const char *path, struct amaters_fhe_server_key **sk,
@@ -185,12 +200,8 @@ static int load_server(const char *path, struct amaters_fhe_server_key **sk,
     size_t len = 0;
     int rc = cli_load(path, CLI_WANT_SERVER_KEY, &buf, &len, &h);
 
-    if (rc == 0) {
-        rc = amaters_fhe_decode_server_key(buf, len, &c);
-        if (rc != 0)
-            rc = cli_fail(rc, "%s: malformed server key (%s)", path,
-                          amaters_strerror(rc));
-    }
+    if (rc == 0)
+        rc = cli_decode_server_key(path, buf, len, &c);
     if (rc == 0)
         rc = amaters_fhe_key_id(c, id);
     if (rc == 0)
@@ -247,6 +258,10 @@ static int check_operands(const struct cli_op *op, const struct cli_args *a,
         return cli_fail(AMATERS_EINVAL, "%s is not defined on bool (%s is "
                         "a bool); bools take and, or, xor, not, eq, ne, lt, "
                         "le, gt, ge, min, max", op->name, a->pos[1]);
+    /* not on a bool is 1 - x: exact only for x in {0, 1} */
+    if (x->nblocks == 1 && op->code == OP_NOT && x->blocks[0].degree > 1)
+        return cli_fail(AMATERS_EINVAL, "not: %s is not a clean bool (block "
+                        "degree %u)", a->pos[1], x->blocks[0].degree);
     if (op->arity == 2 && x->nblocks != y->nblocks)
         return cli_fail(AMATERS_EINVAL, "%s: operands differ in width: %s "
                         "is %s, %s is %s", op->name, a->pos[1],
@@ -265,7 +280,7 @@ int cli_eval(const struct cli_args *a)
     struct amaters_fhe_server_key *sk = NULL;
     struct amaters_fhe_eval *ev = NULL;
     struct amaters_fhe_radix x = {0}, y = {0}, res = {0};
-    uint8_t id[16], *buf = NULL;
+    uint8_t id[16], xid[16], yid[16], *buf = NULL;
     size_t len = 0, nthreads;
     int rc;
 
@@ -282,16 +297,23 @@ int cli_eval(const struct cli_args *a)
     if (rc == 0)
         rc = cli_threads(a, &nthreads);
     if (rc == 0)
+        rc = cli_stdout_not_tty();
+    /* the operands first: they are small, the server key is 27 MB */
+    if (rc == 0)
+        rc = load_ct(a->pos[1], &x, xid);
+    if (rc == 0 && op->arity == 2)
+        rc = load_ct(a->pos[2], &y, yid);
+    if (rc == 0)
+        rc = check_operands(op, a, &x, &y);
+    if (rc == 0)
         rc = load_server(a->key, &sk, id);
+    if (rc == 0)
+        rc = check_key_id(a->pos[1], xid, a->key, id);
+    if (rc == 0 && op->arity == 2)
+        rc = check_key_id(a->pos[2], yid, a->key, id);
     if (rc == 0 && amaters_fhe_eval_new_threads(sk, nthreads, &ev) != 0)
         rc = cli_fail(AMATERS_ENOMEM, "cannot start %zu evaluation "
                       "threads", nthreads);
-    if (rc == 0)
-        rc = load_ct(a->pos[1], a->key, id, &x);
-    if (rc == 0 && op->arity == 2)
-        rc = load_ct(a->pos[2], a->key, id, &y);
-    if (rc == 0)
-        rc = check_operands(op, a, &x, &y);
     if (rc == 0) {
         rc = apply_op(ev, op->code, &x, op->arity == 2 ? &y : NULL, NULL,
                       &res);

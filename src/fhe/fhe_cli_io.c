@@ -2,15 +2,21 @@
  * fhe_cli_io.c - amaters-fhe's error reporting and file / argument
  * helpers: one specific message per failure (cli_fail, cli_usage_error),
  * reading files with checks of the serial.h header that name what is
- * wrong (cli_read, cli_load), and parsing of --threads and --type.
- * Main thread only.
+ * wrong (cli_read, cli_load), strict decoding of the body that says what
+ * is wrong too (cli_decode_*), standard output checks, keygen's file
+ * writing (cli_make_dirs, cli_write_temp, cli_sync_dir), and parsing of
+ * VALUE, --threads and --type. Main thread only.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/errors.h"
@@ -130,6 +136,18 @@ int cli_read(const char *path, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* Bytes of one encoded block (serial.h: degree, noise level, then the
+ * seed and body, or the whole LWE). */
+static size_t block_size(const struct amaters_fhe_params *p,
+                         const struct amaters_fhe_header *h)
+{
+    size_t big = (size_t)p->glwe_dim * p->poly_size;
+
+    return (h->flags & AMATERS_FHE_FLAG_SEEDED)
+               ? 8 + AMATERS_FHE_SEED_BYTES + 8
+               : 8 + (big + 1) * 8;
+}
+
 /* Payload bytes a header implies, from the layout documented in serial.h
  * (used only to say "truncated" or "trailing bytes" after the decoder
  * rejected the length). */
@@ -137,14 +155,11 @@ static size_t payload_size(const struct amaters_fhe_params *p,
                            const struct amaters_fhe_header *h)
 {
     size_t big = (size_t)p->glwe_dim * p->poly_size;
-    size_t block = (h->flags & AMATERS_FHE_FLAG_SEEDED)
-                       ? 8 + AMATERS_FHE_SEED_BYTES + 8
-                       : 8 + (big + 1) * 8;
 
     switch (h->type) {
     case AMATERS_FHE_OBJ_BLOCK:
     case AMATERS_FHE_OBJ_RADIX:
-        return h->count * block;
+        return h->count * block_size(p, h);
     case AMATERS_FHE_OBJ_SERVER_KEY:
         return AMATERS_FHE_SEED_BYTES +
                8 * (big * p->ks_level + (size_t)p->lwe_dim *
@@ -248,11 +263,140 @@ int cli_load(const char *path, unsigned want, uint8_t **out, size_t *len,
     return rc;
 }
 
+/* Writes into why (cap bytes) which block of the ciphertext buf (whose
+ * header is valid) has a degree or noise level the parameters do not
+ * allow; leaves why alone when none has. */
+static void block_problem(const uint8_t *buf, size_t len, char *why,
+                          size_t cap)
+{
+    struct amaters_fhe_header h;
+    const struct amaters_fhe_params *p = NULL;
+    const uint8_t *q;
+
+    if (amaters_fhe_decode_header(buf, len, &h) == 0)
+        p = amaters_fhe_params_get(h.param_id);
+    for (uint32_t i = 0; p != NULL && i < h.count; i++) {
+        uint32_t max_deg = p->message_modulus * p->carry_modulus - 1;
+
+        q = buf + AMATERS_FHE_HEADER_BYTES + i * block_size(p, &h);
+        if (le32(q) > max_deg) {
+            snprintf(why, cap, "block %u: degree %u, at most %u", i,
+                     le32(q), max_deg);
+            return;
+        }
+        if (le32(q + 4) > p->max_noise_level) {
+            snprintf(why, cap, "block %u: noise level %u, at most %u", i,
+                     le32(q + 4), (unsigned)p->max_noise_level);
+            return;
+        }
+    }
+}
+
+int cli_decode_ct(const char *name, const uint8_t *buf, size_t len,
+                  struct amaters_fhe_radix *r)
+{
+    char why[96];
+    int rc = amaters_fhe_decode_radix(buf, len, r, NULL);
+
+    if (rc == 0)
+        return 0;
+    snprintf(why, sizeof(why), "%s", amaters_strerror(rc));
+    if (rc == AMATERS_EPARSE)
+        block_problem(buf, len, why, sizeof(why));
+    return cli_fail(rc, "%s: malformed ciphertext (%s)", name, why);
+}
+
+int cli_decode_server_key(const char *name, const uint8_t *buf, size_t len,
+                          struct amaters_fhe_server_key_compressed **c)
+{
+    int rc = amaters_fhe_decode_server_key(buf, len, c);
+
+    if (rc == 0)
+        return 0;
+    return cli_fail(rc, "%s: malformed server key (%s)", name,
+                    rc == AMATERS_ECHECKSUM
+                        ? "its contents do not match its key id"
+                        : amaters_strerror(rc));
+}
+
+int cli_decode_client_key(const char *name, const uint8_t *buf, size_t len,
+                          struct amaters_fhe_client_key **ck)
+{
+    int rc = amaters_fhe_decode_client_key(buf, len, ck);
+
+    if (rc == 0)
+        return 0;
+    return cli_fail(rc, "%s: malformed client key (%s)", name,
+                    rc == AMATERS_EPARSE ? "padding bits not zero"
+                                         : amaters_strerror(rc));
+}
+
 int cli_write_stdout(const uint8_t *buf, size_t len)
 {
     if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0)
         return cli_fail(AMATERS_EIO, "cannot write standard output: %s",
                         strerror(errno));
+    return 0;
+}
+
+int cli_stdout_not_tty(void)
+{
+    if (isatty(STDOUT_FILENO))
+        return cli_fail(AMATERS_EINVAL, "standard output is a terminal: "
+                        "redirect the ciphertext to a file (e.g. > x.ct)");
+    return 0;
+}
+
+int cli_finish_stdout(void)
+{
+    int e;
+
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    e = errno != 0 ? errno : EIO;      /* an earlier write failed */
+    return cli_fail(AMATERS_EIO, "cannot write standard output: %s",
+                    strerror(e));
+}
+
+/* Whether s is one or more characters of set and nothing else. */
+static int only_of(const char *s, const char *set)
+{
+    size_t n = strspn(s, set);
+
+    return n > 0 && s[n] == '\0';
+}
+
+int cli_value(const char *s, const char *type, unsigned bits, uint64_t *v)
+{
+    static const char dec[] = "0123456789";
+    static const char hex[] = "0123456789abcdefABCDEF";
+    uint64_t max = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+    int is_hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    int neg = s[0] == '-';
+    const char *digits = s + (is_hex ? 2 : neg);
+    unsigned long long x;
+
+    if (bits == 1) {
+        if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0 &&
+            strcasecmp(s, "false") != 0 && strcasecmp(s, "true") != 0)
+            return cli_usage_error("value '%s' is not a bool (0, 1, true "
+                                   "or false)", s);
+        *v = strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0;
+        return 0;
+    }
+    /* only digits after the prefix: strtoull alone would also take
+     * spaces, a sign and a second 0x */
+    if (!only_of(digits, is_hex ? hex : dec))
+        return cli_usage_error("value '%s' is not a number (%s: decimal "
+                               "or 0x hexadecimal, 0..%llu)", s, type,
+                               (unsigned long long)max);
+    errno = 0;
+    x = strtoull(digits, NULL, is_hex ? 16 : 10);   /* 0 is not octal */
+    if (neg || errno == ERANGE || x > max)
+        return cli_usage_error("value '%s' does not fit %s (0..%llu)", s,
+                               type, (unsigned long long)max);
+    *v = x;
     return 0;
 }
 
@@ -291,8 +435,98 @@ int cli_type(const char *t, unsigned *bits)
                            "or u64)", t);
 }
 
-/* Writes a whole file; secret files get mode 0600 even when they existed
- * with another mode. */
+int cli_write_temp(const char *tmp, const uint8_t *buf, size_t len,
+                   mode_t mode)
+{
+    int fd, rc = 0;
+    size_t done = 0;
+
+    (void)unlink(tmp);      /* a leftover of an interrupted keygen */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              mode);
+    if (fd < 0)
+        return cli_fail(AMATERS_EIO, "cannot create %s: %s", tmp,
+                        strerror(errno));
+    if (fchmod(fd, mode) != 0)          /* whatever the umask */
+        rc = cli_fail(AMATERS_EIO, "cannot set mode of %s: %s", tmp,
+                      strerror(errno));
+    while (done < len && rc == 0) {
+        ssize_t w = write(fd, buf + done, len - done);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
+                          w < 0 ? strerror(errno) : "short write");
+        else
+            done += (size_t)w;
+    }
+    if (rc == 0 && fsync(fd) != 0)
+        rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
+                      strerror(errno));
+    if (close(fd) != 0 && rc == 0)
+        rc = cli_fail(AMATERS_EIO, "cannot write %s: %s", tmp,
+                      strerror(errno));
+    if (rc != 0)
+        (void)unlink(tmp);
+    return rc;
+}
+
+int cli_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+    if (fd < 0 || fsync(fd) != 0)
+        rc = cli_fail(AMATERS_EIO, "cannot sync directory %s: %s", dir,
+                      strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Creates p (mode 0700) unless it is already a directory; dir is the
+ * --out argument p belongs to. */
+static int make_dir(const char *dir, const char *p)
+{
+    struct stat st;
+
+    if (mkdir(p, 0700) == 0)
+        return 0;
+    if (errno == EEXIST && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (errno == EEXIST && strcmp(dir, p) == 0)
+        return cli_fail(AMATERS_EIO, "--out %s exists and is not a "
+                        "directory", dir);
+    if (errno == EEXIST)
+        return cli_fail(AMATERS_EIO, "--out %s: %s exists and is not a "
+                        "directory", dir, p);
+    return cli_fail(AMATERS_EIO, "cannot create directory %s: %s", p,
+                    strerror(errno));
+}
+
+int cli_make_dirs(const char *dir)
+{
+    char p[4096];
+    size_t n = strlen(dir);
+    int rc = 0;
+
+    if (n == 0)
+        return cli_usage_error("--out needs a directory name");
+    if (n >= sizeof(p))
+        return cli_fail(AMATERS_EINVAL, "--out path too long (%zu bytes)",
+                        n);
+    memcpy(p, dir, n + 1);
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        if (p[i] != '/' || p[i - 1] == '/')
+            continue;
+        p[i] = '\0';
+        rc = make_dir(dir, p);
+        p[i] = '/';
+    }
+    if (rc == 0)
+        rc = make_dir(dir, p);
+    return rc;
+}
 
 int cli_reported(void)
 {
