@@ -19,6 +19,7 @@
 
 #define NAME_MAX_LEN 128 /* longest dotted name considered */
 #define SHOW_MAX 96
+#define WHERE_MAX 1024 /* "FILE:LINE:COL" */
 
 static const struct {
     const char *env, *key;
@@ -53,6 +54,7 @@ void amaters_config_free(struct amaters_config *cfg)
         return;
     for (i = 0; i < cfg_nfields; i++)
         cfg_field_free(&cfg_fields[i], cfg);
+    cfg_origin_free(cfg);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -70,7 +72,10 @@ int amaters_config_copy(struct amaters_config *dst,
             return rv;
         }
     }
-    return 0;
+    rv = cfg_origin_copy(dst, src);
+    if (rv != 0)
+        amaters_config_free(dst);
+    return rv;
 }
 
 const char *amaters_config_diff(const struct amaters_config *a,
@@ -220,7 +225,7 @@ static void suggest(const char *name, size_t nlen, char *buf, size_t n)
                 cfg_fields[i].name[len] != '.')
                 continue;
             d = edit_distance(name, nlen, cfg_fields[i].name, len);
-            if (d < best_d) {
+            if (d > 0 && d < best_d) { /* never the name itself */
                 best_d = d;
                 best = cfg_fields[i].name;
                 best_len = len;
@@ -278,6 +283,44 @@ static void show_toml(const struct cfg_field *f,
         snprintf(buf, n, "%s %s", an ? "an" : "a", t);
 }
 
+/* ---- storing with the origin ---- */
+
+/* Stores v into cfg as f's value and origin (a heap string, or NULL when
+ * it could not be made) as its origin. origin is cfg's on success and
+ * freed on failure, when cfg is left as it was. Returns 0 or
+ * AMATERS_ENOMEM. */
+static int store_with_origin(const struct cfg_field *f,
+                             struct amaters_config *cfg, struct cfg_val *v,
+                             char *origin)
+{
+    bool fresh = false;
+    int rv = origin != NULL ? 0 : AMATERS_ENOMEM;
+
+    if (rv == 0)
+        rv = cfg_origin_reserve(cfg, &fresh);
+    if (rv == 0) {
+        rv = cfg_val_store(f, cfg, v);
+        if (rv != 0)
+            cfg_origin_undo(cfg, fresh);
+    }
+    if (rv == 0)
+        cfg_origin_put(cfg, f, origin);
+    else
+        amaters_free(origin);
+    return rv;
+}
+
+/* Returns a new heap string "FILE:LINE:COL", or NULL (out of memory). */
+static char *origin_at(const char *file, int line, int col)
+{
+    size_t n = strlen(file) + 32;
+    char *s = amaters_malloc(n);
+
+    if (s != NULL)
+        snprintf(s, n, "%s:%d:%d", file, line, col);
+    return s;
+}
+
 /* ---- the TOML file ---- */
 
 struct load_ctx {
@@ -298,19 +341,26 @@ static int apply_toml_value(const struct load_ctx *c,
                             struct amaters_config *cfg)
 {
     const struct amaters_toml_value *bad = tv;
-    char where[SHOW_MAX + 32], got[SHOW_MAX];
+    char where[WHERE_MAX], got[SHOW_MAX];
     struct cfg_val v;
     long item = -1;
     int rv;
 
     rv = cfg_val_from_toml(f, tv, &v, &bad);
+    if (rv == 0 && cfg_is_placeholder(f, v.s)) {
+        cfg_val_release(f, &v);
+        where_at(c, tv->line, tv->col, where, sizeof(where));
+        cfg_placeholder_error(f, where, true, c->err, c->errlen);
+        return AMATERS_ECONFIG;
+    }
     if (rv == 0) {
         rv = cfg_val_check(f, &v, &item);
         if (item >= 0)
             bad = amaters_toml_array_at(tv, (size_t)item);
     }
     if (rv == 0)
-        rv = cfg_val_store(f, cfg, &v);
+        rv = store_with_origin(f, cfg, &v,
+                               origin_at(c->file, tv->line, tv->col));
     cfg_val_release(f, &v);
     if (rv == AMATERS_ENOMEM) {
         snprintf(c->err, c->errlen, "%s: out of memory", c->file);
@@ -329,7 +379,7 @@ static int apply_table(const struct load_ctx *c,
 {
     const struct amaters_toml_value *v;
     const struct cfg_field *f;
-    char name[NAME_MAX_LEN + 2], where[SHOW_MAX + 32];
+    char name[NAME_MAX_LEN + 2], where[WHERE_MAX];
     const char *key;
     size_t i, klen;
     int n, rv;
@@ -411,6 +461,12 @@ int amaters_config_load_file(struct amaters_config *cfg, const char *path,
     struct amaters_toml_value *doc = NULL;
     int rv;
 
+    if (path[0] == '\0') {
+        snprintf(err, errlen,
+                 "the configuration file name is empty (--config needs a "
+                 "file name)");
+        return AMATERS_EIO;
+    }
     rv = amaters_toml_parse_file(path, &doc, err, errlen);
     if (rv == 0)
         rv = apply_document(cfg, doc, path, err, errlen);
@@ -419,6 +475,20 @@ int amaters_config_load_file(struct amaters_config *cfg, const char *path,
 }
 
 /* ---- text: flags and environment ---- */
+
+/* Returns the first key (in table order) of section, which must be one
+ * (cfg_is_section). */
+static const struct cfg_field *first_key_of(const char *section)
+{
+    size_t i, n = strlen(section);
+
+    for (i = 0; i < cfg_nfields; i++) {
+        if (strncmp(cfg_fields[i].name, section, n) == 0 &&
+            cfg_fields[i].name[n] == '.')
+            break;
+    }
+    return &cfg_fields[i];
+}
 
 int amaters_config_set(struct amaters_config *cfg, const char *dotted_key,
                        const char *value, const char *source, char *err,
@@ -430,16 +500,26 @@ int amaters_config_set(struct amaters_config *cfg, const char *dotted_key,
     long item = -1;
     int rv;
 
+    if (f == NULL && cfg_is_section(dotted_key, strlen(dotted_key))) {
+        f = first_key_of(dotted_key);
+        snprintf(err, errlen, "%s: %s is a table; set its keys, e.g. %s",
+                 source, dotted_key, f->name);
+        return AMATERS_ECONFIG;
+    }
     if (f == NULL) {
         unknown_key(err, errlen, source, "key", dotted_key,
                     strlen(dotted_key));
+        return AMATERS_ECONFIG;
+    }
+    if (cfg_is_placeholder(f, value)) {
+        cfg_placeholder_error(f, source, false, err, errlen);
         return AMATERS_ECONFIG;
     }
     rv = cfg_val_from_text(f, value, &v, &item);
     if (rv == 0)
         rv = cfg_val_check(f, &v, &item);
     if (rv == 0)
-        rv = cfg_val_store(f, cfg, &v);
+        rv = store_with_origin(f, cfg, &v, amaters_strdup(source));
     if (rv == AMATERS_ENOMEM) {
         snprintf(err, errlen, "%s: out of memory", source);
     } else if (rv != 0) {
@@ -501,6 +581,7 @@ static int apply_env_pass(struct amaters_config *cfg, char *const *envp,
                           bool legacy, char *err, size_t errlen)
 {
     char key[NAME_MAX_LEN + 1], source[NAME_MAX_LEN + 32];
+    char example[NAME_MAX_LEN + 32];
     const char *eq;
     size_t nlen;
     int rv;
@@ -515,6 +596,14 @@ static int apply_env_pass(struct amaters_config *cfg, char *const *envp,
             continue;
         snprintf(source, sizeof(source), "environment %.*s",
                  (int)(nlen < NAME_MAX_LEN ? nlen : NAME_MAX_LEN), *envp);
+        if (cfg_find(key, strlen(key)) == NULL &&
+            cfg_is_section(key, strlen(key))) {
+            /* Name a variable of the table, not a dotted key. */
+            cfg_env_name(first_key_of(key), example, sizeof(example));
+            snprintf(err, errlen, "%s: %s is a table; set its keys, e.g. %s",
+                     source, key, example);
+            return AMATERS_ECONFIG;
+        }
         rv = amaters_config_set(cfg, key, eq + 1, source, err, errlen);
         if (rv != 0)
             return rv;

@@ -227,6 +227,13 @@ struct amaters_config {
         enum amaters_audit_fsync_mode audit_fsync_id;
         int64_t audit_fsync_interval_ms;
     } authz;
+    /* Where each key's value came from, for messages: one string per key
+     * in schema order, NULL for a built-in default (the whole array is
+     * NULL until a key is set). Owned by the config, copied and freed with
+     * it; read it through amaters_config_origin(). Set by the load, env
+     * and set functions only: a direct edit of a field keeps the origin of
+     * the value it replaced. */
+    char **origins;
 };
 
 /*
@@ -248,10 +255,13 @@ void amaters_config_free(struct amaters_config *cfg);
  * Unknown sections or keys, wrong types, out-of-range numbers and values
  * outside the allowed set are errors: err gets
  * "PATH:LINE:COL: message" (an unknown key also gets a "did you mean"
- * suggestion when one is close). On any error cfg is left unchanged.
- * Returns 0, AMATERS_EIO (unreadable; err names the path and errno text),
- * AMATERS_EPARSE (not TOML), AMATERS_ECONFIG (bad key or value) or
- * AMATERS_ENOMEM.
+ * suggestion when one is close). So is a secret key whose value is the
+ * placeholder "<redacted>" that the dump writes in place of a secret. Each
+ * key applied records "PATH:LINE:COL" of its value as its origin. On any
+ * error cfg is left unchanged. Returns 0, AMATERS_EIO (unreadable, or an
+ * empty path; err names the path and errno text), AMATERS_EPARSE (not
+ * TOML; an error inside a value names its dotted key after the position),
+ * AMATERS_ECONFIG (bad key or value) or AMATERS_ENOMEM.
  */
 int amaters_config_load_file(struct amaters_config *cfg, const char *path,
                              char *err, size_t errlen);
@@ -272,10 +282,12 @@ int amaters_config_load_buffer(struct amaters_config *cfg, const char *text,
  * AMATERS_BIND_ADDRESS, AMATERS_DATA_DIR, AMATERS_LOG_LEVEL and
  * AMATERS_TLS_ENABLED, which are applied first so that the general name
  * wins when both are set. Other variables without "__" are ignored; an
- * AMATERS_..."__"... variable naming no key is an error naming it. Values
- * are read as amaters_config_set() reads them. On error cfg is unchanged,
- * err says "environment NAME: ...", and the result is AMATERS_ECONFIG or
- * AMATERS_ENOMEM.
+ * AMATERS_..."__"... variable naming no key is an error naming it (one
+ * naming a table, such as AMATERS_STORAGE__WAL, says so and names one of
+ * its keys). Values are read as amaters_config_set() reads them, and each
+ * key set records "environment NAME" as its origin. On error cfg is
+ * unchanged, err says "environment NAME: ...", and the result is
+ * AMATERS_ECONFIG or AMATERS_ENOMEM.
  */
 int amaters_config_apply_env(struct amaters_config *cfg, char *const *envp,
                              char *err, size_t errlen);
@@ -287,9 +299,12 @@ int amaters_config_apply_env(struct amaters_config *cfg, char *const *envp,
  * decimal digits, string arrays either a TOML array literal ["a", "b"] or
  * comma-separated items (surrounding blanks trimmed; "" is the empty
  * array). source says where the text came from ("--bind",
- * "environment AMATERS_X") and starts the error message:
- * "SOURCE: key: expected integer in 0..3600, got \"abc\"". On error cfg is
- * unchanged. Returns 0, AMATERS_ECONFIG or AMATERS_ENOMEM.
+ * "environment AMATERS_X"); it starts the error message,
+ * "SOURCE: key: expected integer in 0..3600, got \"abc\"", and becomes the
+ * key's origin. A table's name is refused with "SOURCE: storage.wal is a
+ * table; set its keys, e.g. storage.wal.enabled", and a secret key set to
+ * the placeholder "<redacted>" is refused too. On error cfg is unchanged.
+ * Returns 0, AMATERS_ECONFIG or AMATERS_ENOMEM.
  */
 int amaters_config_set(struct amaters_config *cfg, const char *dotted_key,
                        const char *value, const char *source, char *err,
@@ -302,8 +317,13 @@ int amaters_config_set(struct amaters_config *cfg, const char *dotted_key,
  * client certificates need TLS and a CA, enabled authentication needs a
  * method and what each method needs (api_key: keys_file; jwt: a secret for
  * HS*, a public_key_path otherwise; mtls: TLS and a CA), distinct cluster
- * peer ids, and the like. Files are not opened. Returns 0 or
- * AMATERS_ECONFIG with the first problem in err.
+ * peer ids, and the like; a secret that is the placeholder "<redacted>"
+ * is refused as well. A message about a rule between keys ends with the
+ * origins of the keys involved: "server.data_dir is empty (from
+ * environment AMATERS_DATA_DIR)", "(built-in default)", or for several
+ * keys "(server.bind_address: from t.toml:2:16; metrics.bind_address:
+ * built-in default)". Files are not opened. Returns 0 or AMATERS_ECONFIG
+ * with the first problem in err.
  */
 int amaters_config_validate(const struct amaters_config *cfg, char *err,
                             size_t errlen);
@@ -311,8 +331,13 @@ int amaters_config_validate(const struct amaters_config *cfg, char *err,
 /*
  * Writes the complete effective configuration to out as TOML that loads
  * back to the same configuration, with each key's description as a
- * comment. Secret values are written as "<redacted>" (an empty secret
- * stays ""). Returns 0 or AMATERS_EIO when writing fails.
+ * comment, except for secrets: an empty secret is written as "", but a
+ * secret that is set is never shown: its line is written commented out,
+ * as # key = "<redacted>", with a note to put the real secret there or in
+ * its environment variable. Loading the output back therefore leaves such
+ * a secret empty (and a config that needs it fails validation, naming
+ * it); loading the placeholder itself is refused. Returns 0 or AMATERS_EIO
+ * when writing fails.
  */
 int amaters_config_dump_toml(const struct amaters_config *cfg, FILE *out);
 
@@ -347,6 +372,17 @@ const char *amaters_config_log_path(const struct amaters_config *cfg,
  */
 const char *amaters_config_audit_path(const struct amaters_config *cfg,
                                       char *buf, size_t len);
+
+/*
+ * Returns where the value of dotted_key ("server.data_dir") in cfg came
+ * from: "PATH:LINE:COL" of the value in a file, "environment NAME", the
+ * source given to amaters_config_set() (a flag such as "--data-dir"), or
+ * "built-in default" (also for an unknown key). The string belongs to cfg
+ * and stays valid until cfg is next changed by the functions above or
+ * freed. Any thread that may read cfg may call it.
+ */
+const char *amaters_config_origin(const struct amaters_config *cfg,
+                                  const char *dotted_key);
 
 /*
  * Makes dst a deep copy of src (dst's previous contents are overwritten,

@@ -3,6 +3,12 @@
  * (validate-config --show, start --generate-config) and the reference
  * documentation as Markdown (docs/configuration.md), both generated from
  * the schema table.
+ *
+ * A secret that is set is never printed. Its line is written commented
+ * out with the placeholder "<redacted>", so that the output (which
+ * operators edit and deploy) still loads: the secret is then empty, and
+ * validation names it when something needs it. The placeholder itself is
+ * refused when loaded (config.c), so it can never become the secret.
  */
 #include "config/config_schema.h"
 
@@ -53,7 +59,7 @@ static void put_value(FILE *out, const struct cfg_field *f,
     case CFG_STRING:
     case CFG_ENUM:
         if ((f->flags & CFG_SECRET) && v.s != NULL && v.s[0] != '\0')
-            put_toml_string(out, "<redacted>");
+            put_toml_string(out, CFG_PLACEHOLDER); /* not reached */
         else
             put_toml_string(out, v.s != NULL ? v.s : "");
         return;
@@ -89,13 +95,42 @@ static void put_comment(FILE *out, const char *text)
         fputc('\n', out);
 }
 
+/* True when f is a secret that is set (and so is not shown). */
+static bool hidden_secret(const struct cfg_field *f,
+                          const struct amaters_config *cfg)
+{
+    struct cfg_val v;
+
+    cfg_val_view(f, cfg, &v);
+    return (f->flags & CFG_SECRET) && v.s != NULL && v.s[0] != '\0';
+}
+
+/* Writes the commented-out line of a secret that is set, after a note on
+ * how to supply it. */
+static void put_hidden_secret(FILE *out, const struct cfg_field *f)
+{
+    char env[128], note[256];
+
+    cfg_env_name(f, env, sizeof(env));
+    snprintf(note, sizeof(note),
+             "Set, but not shown: to use this file, write the real secret "
+             "here and remove the '#', or set %s.",
+             env);
+    put_comment(out, note);
+    fprintf(out, "# %s = ", f->name + cfg_section_len(f) + 1);
+    put_toml_string(out, CFG_PLACEHOLDER);
+    fputc('\n', out);
+}
+
 int amaters_config_dump_toml(const struct amaters_config *cfg, FILE *out)
 {
     const struct cfg_field *f, *prev = NULL;
     size_t i, sl;
 
     fputs("# amaters-server configuration: every key with its effective "
-          "value.\n# Secrets are written as \"<redacted>\".\n",
+          "value.\n# A secret that is set is not shown: its line is "
+          "commented out, with\n# \"" CFG_PLACEHOLDER "\" in place of the "
+          "value.\n",
           out);
     for (i = 0; i < cfg_nfields; i++) {
         f = &cfg_fields[i];
@@ -104,9 +139,13 @@ int amaters_config_dump_toml(const struct amaters_config *cfg, FILE *out)
             memcmp(prev->name, f->name, sl) != 0)
             fprintf(out, "\n[%.*s]\n", (int)sl, f->name);
         put_comment(out, f->desc);
-        fprintf(out, "%s = ", f->name + sl + 1);
-        put_value(out, f, cfg);
-        fputc('\n', out);
+        if (hidden_secret(f, cfg)) {
+            put_hidden_secret(out, f);
+        } else {
+            fprintf(out, "%s = ", f->name + sl + 1);
+            put_value(out, f, cfg);
+            fputc('\n', out);
+        }
         prev = f;
     }
     fflush(out);
@@ -217,11 +256,31 @@ static const char docs_intro[] =
     "\n"
     "`amaters-server validate-config` checks a configuration without "
     "starting\nthe server; `--show` prints the effective configuration "
-    "as TOML (secrets\nappear as `\"<redacted>\"`). `amaters-server start "
-    "--generate-config` prints the\nsame TOML and exits without starting: "
-    "the effective configuration too\n(file, environment and flags "
-    "applied), so without `-c`, `AMATERS_*` variables\nor flags it is the "
-    "built-in defaults.\n"
+    "as TOML.\n`amaters-server start --generate-config` prints the same "
+    "TOML and exits\nwithout starting: the effective configuration too "
+    "(file, environment and\nflags applied), so without `-c`, `AMATERS_*` "
+    "variables or flags it is the\nbuilt-in defaults.\n"
+    "\n"
+    "Secrets (";
+
+/* After the list of secret keys. */
+static const char docs_intro_rest[] =
+    ") are never printed. An\nempty one is written as `\"\"`; one that is "
+    "set is written commented out,\n`# secret = \"<redacted>\"`, so the output "
+    "loads with that secret empty: put\nthe real secret there (and remove "
+    "the `#`) or set its environment variable.\nThe placeholder "
+    "`\"<redacted>\"` itself is refused as the value of a secret,\nfrom "
+    "a file, the environment or a flag:\n"
+    "\n"
+    "    gen.toml:12:10: auth.jwt.secret is the placeholder \"<redacted>\" "
+    "written by --generate-config/--show, not a secret: put the real secret "
+    "here (or set it via AMATERS_AUTH__JWT__SECRET)\n"
+    "\n"
+    "A broken rule between keys (below) names where each key involved got "
+    "its\nvalue: a file position, an environment variable, a flag or the "
+    "built-in\ndefault:\n"
+    "\n"
+    "    server.data_dir is empty (from environment AMATERS_DATA_DIR)\n"
     "\n"
     "## Environment\n"
     "\n"
@@ -231,12 +290,11 @@ static const char docs_intro[] =
     "`AMATERS_STORAGE__WAL__SYNC_MODE`. Names are not case-sensitive. A\n"
     "variable that starts with `AMATERS_` and contains `__` but names no "
     "key is\n"
-    "an error. Values: booleans `true`/`false`/`1`/`0`/`yes`/`no`/`on`/"
-    "`off`,\n"
-    "integers in decimal, arrays of strings either as a TOML array\n"
-    "(`[\"a\", \"b\"]`) or comma-separated (`a,b`; an empty value is the "
-    "empty\n"
-    "array).\n"
+    "an error (so is one naming a table, like `AMATERS_STORAGE__WAL`: set "
+    "its\nkeys, e.g. `AMATERS_STORAGE__WAL__ENABLED`). Values: booleans\n"
+    "`true`/`false`/`1`/`0`/`yes`/`no`/`on`/`off`, integers in decimal, "
+    "arrays of\nstrings either as a TOML array (`[\"a\", \"b\"]`) or "
+    "comma-separated (`a,b`;\nan empty value is the empty array).\n"
     "\n"
     "The original server's names keep working; when both are set, the "
     "general\nname wins:\n"
@@ -278,9 +336,17 @@ static const char docs_intro[] =
 int amaters_config_write_docs_markdown(FILE *out)
 {
     const struct cfg_field *f, *prev = NULL;
+    const char *sep = "";
     size_t i, sl;
 
     fputs(docs_intro, out);
+    for (i = 0; i < cfg_nfields; i++) {
+        if (cfg_fields[i].flags & CFG_SECRET) {
+            fprintf(out, "%s`%s`", sep, cfg_fields[i].name);
+            sep = ", ";
+        }
+    }
+    fputs(docs_intro_rest, out);
     for (i = 0; i < cfg_nfields; i++) {
         f = &cfg_fields[i];
         sl = cfg_section_len(f);

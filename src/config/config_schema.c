@@ -206,7 +206,11 @@ const struct cfg_field cfg_fields[] = {
     ENUM("logging.format", logging.format, "pretty", formats, 0,
          "Log line format."),
     BOOL("logging.file_enabled", logging.file_enabled, 0, 0,
-         "Also write the log to file_path."),
+         "Where log lines go once logging is set up: true = to file_path "
+         "only (nothing to the console); false = to standard output, every "
+         "level (ERROR too). Either way, configuration errors, start-up "
+         "failures and lines logged before logging is set up go to "
+         "standard error."),
     STR("logging.file_path", logging.file_path, "", 0,
         "Log file used when file_enabled is true; empty means "
         "<data_dir>/amaters-server.log. Its directory must exist."),

@@ -28,10 +28,14 @@ enum cfg_type {
 };
 
 /* Bits of cfg_field.flags. */
-#define CFG_SECRET 1u     /* never shown: dumped as "<redacted>" */
+#define CFG_SECRET 1u     /* never shown: dumped as CFG_PLACEHOLDER */
 #define CFG_RELOADABLE 2u /* may change on reload without a restart */
 #define CFG_NOCASE 4u     /* allowed values match without regard to case */
 #define CFG_MASK 8u       /* CFG_LIST: bit mask of allowed[] at aux2 */
+
+/* What the dump shows instead of a secret that is set; refused as the
+ * value of a secret key wherever it comes from. */
+#define CFG_PLACEHOLDER "<redacted>"
 
 /* An alternative spelling of an allowed value ("warning" for "warn"). */
 struct cfg_alias {
@@ -147,6 +151,45 @@ void cfg_quote(const char *s, size_t len, char *buf, size_t n);
  * AMATERS_ENOMEM, or AMATERS_ECONFIG when the table's default is not an
  * allowed value (a bug in the table). */
 int cfg_field_default(const struct cfg_field *f, struct amaters_config *cfg);
+
+/* True when f is a secret key and s is the placeholder CFG_PLACEHOLDER. */
+bool cfg_is_placeholder(const struct cfg_field *f, const char *s);
+
+/* Writes into err the message for a secret key f set to the placeholder:
+ * "WHERE: " first unless where is NULL, then what the placeholder is and
+ * the fix; in_file: the value is in a file (the fix names the line and
+ * the environment variable that may hold the secret instead). */
+void cfg_placeholder_error(const struct cfg_field *f, const char *where,
+                           bool in_file, char *err, size_t errlen);
+
+/*
+ * Origins (config_origin.c): where each key's value came from, kept in
+ * cfg->origins (one string per field in table order; NULL = default).
+ */
+
+/* Returns the origin of f in cfg, or NULL for a built-in default. */
+const char *cfg_origin(const struct amaters_config *cfg,
+                       const struct cfg_field *f);
+
+/* Makes sure cfg->origins exists. *fresh says whether it was created now
+ * (so that cfg_origin_undo() can restore cfg on a later failure). Returns
+ * 0 or AMATERS_ENOMEM. */
+int cfg_origin_reserve(struct amaters_config *cfg, bool *fresh);
+
+/* Frees cfg->origins again when cfg_origin_reserve() created it (fresh). */
+void cfg_origin_undo(struct amaters_config *cfg, bool fresh);
+
+/* Records origin (a heap string, now owned by cfg) for f; needs
+ * cfg_origin_reserve() first. */
+void cfg_origin_put(struct amaters_config *cfg, const struct cfg_field *f,
+                    char *origin);
+
+/* Deep-copies src->origins into dst (which has none). 0 or ENOMEM. */
+int cfg_origin_copy(struct amaters_config *dst,
+                    const struct amaters_config *src);
+
+/* Frees cfg->origins and sets it to NULL. */
+void cfg_origin_free(struct amaters_config *cfg);
 
 /* Frees f's value in cfg (wiping secrets) and zeroes it. */
 void cfg_field_free(const struct cfg_field *f, struct amaters_config *cfg);

@@ -5,7 +5,9 @@
  * comparing, freeing it in) struct amaters_config at the key's offset.
  *
  * A value travels as a struct cfg_val: parsed, checked, and only then
- * stored, so a failure anywhere leaves the config as it was.
+ * stored, so a failure anywhere leaves the config as it was. Also here:
+ * recognising the placeholder the dump writes for a secret, and the
+ * message that refuses it.
  */
 #include "config/config_schema.h"
 
@@ -546,4 +548,25 @@ bool cfg_field_equal(const struct cfg_field *f, const struct amaters_config *a,
             return false;
     }
     return true;
+}
+
+bool cfg_is_placeholder(const struct cfg_field *f, const char *s)
+{
+    return (f->flags & CFG_SECRET) && s != NULL &&
+           strcmp(s, CFG_PLACEHOLDER) == 0;
+}
+
+void cfg_placeholder_error(const struct cfg_field *f, const char *where,
+                           bool in_file, char *err, size_t errlen)
+{
+    char env[128];
+
+    cfg_env_name(f, env, sizeof(env));
+    snprintf(err, errlen,
+             "%s%s%s is the placeholder \"" CFG_PLACEHOLDER "\" written by "
+             "--generate-config/--show, not a secret: %s%s%s",
+             where != NULL ? where : "", where != NULL ? ": " : "", f->name,
+             in_file ? "put the real secret here (or set it via "
+                     : "give the real secret",
+             in_file ? env : "", in_file ? ")" : "");
 }

@@ -19,6 +19,10 @@
 #define TOML_F_INLINE 2u      /* table: inline, closed to additions */
 #define TOML_F_TABLE_ARRAY 4u /* array: created by [[header]] */
 
+/* Room for the dotted key name shown in value errors (longer is cut and
+ * ends in "..."). */
+#define TOML_KEY_MAX 64
+
 /* The parser's cursor and state. One per parse, on the caller's stack. */
 struct toml_parser {
     const char *src;
@@ -34,6 +38,12 @@ struct toml_parser {
     int cur_depth;                  /* depth of cur below the root */
     int section;      /* number of the current section (see toml_parse.c) */
     int next_section; /* last section number handed out */
+    /* Dotted name of the current [header], and while a value is read
+     * (in_value > 0) of its key too ("server.max_connections"): errors
+     * inside a value name it. key_len bytes, NUL-terminated. */
+    char key[TOML_KEY_MAX];
+    size_t key_len;
+    int in_value;
 };
 
 /* A growable byte buffer. Decoded text is never longer than the input it
@@ -53,7 +63,8 @@ static inline int toml_peek(const struct toml_parser *p, size_t k)
 void toml_advance(struct toml_parser *p, size_t n);
 
 /* Writes "FILE:LINE:COL: message" for the first error only and returns
- * code (AMATERS_EPARSE or AMATERS_ENOMEM). */
+ * code (AMATERS_EPARSE or AMATERS_ENOMEM). While a value is read the key
+ * it belongs to follows the position: "FILE:LINE:COL: KEY: message". */
 int toml_error(struct toml_parser *p, int code, int line, int col,
                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -44,7 +44,12 @@ int toml_error(struct toml_parser *p, int code, int line, int col,
         return code;
     }
     p->failed = 1;
-    n = snprintf(p->err, p->errlen, "%s:%d:%d: ", p->filename, line, col);
+    if (p->in_value > 0 && p->key_len > 0)
+        n = snprintf(p->err, p->errlen, "%s:%d:%d: %s: ", p->filename, line,
+                     col, p->key);
+    else
+        n = snprintf(p->err, p->errlen, "%s:%d:%d: ", p->filename, line,
+                     col);
     if (n >= 0 && (size_t)n < p->errlen) {
         va_start(ap, fmt);
         vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);

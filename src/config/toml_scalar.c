@@ -321,9 +321,28 @@ struct token {
     int line, col;
 };
 
+/* 1 when the last part of the key being read names a secret (secret,
+ * password, token): its malformed value must not be echoed (a mistyped
+ * secret would end up in a terminal or a log). */
+static int key_is_secret(const struct toml_parser *p)
+{
+    static const char *const words[] = {"secret", "password", "token"};
+    const char *last = strrchr(p->key, '.');
+
+    last = last != NULL ? last + 1 : p->key;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (p->in_value > 0 && strcasestr(last, words[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 static int bad_token(struct toml_parser *p, const struct token *t,
                      const char *what)
 {
+    if (key_is_secret(p))
+        return toml_error(p, AMATERS_EPARSE, t->line, t->col, "%s (not "
+                          "shown: the key holds a secret; quote it as a "
+                          "string)", what);
     return toml_error(p, AMATERS_EPARSE, t->line, t->col, "%s '%.*s%s'",
                       what, (int)(t->n > SHOW_MAX ? SHOW_MAX : t->n), t->s,
                       t->n > SHOW_MAX ? "..." : "");

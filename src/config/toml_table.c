@@ -157,6 +157,28 @@ static const char *show_key(const struct key_path *k, size_t upto, char *buf,
     return buf;
 }
 
+/* Appends ".KEY" (KEY alone at the root) for all of k to p->key, the name
+ * value errors show; cut at TOML_KEY_MAX. */
+static void key_name_push(struct toml_parser *p, const struct key_path *k)
+{
+    size_t avail = sizeof(p->key) - 1 - p->key_len, need = 0, i;
+
+    for (i = 0; i < k->count; i++)
+        need += k->parts[i].len + (i > 0);
+    if (p->key_len > 0) {
+        need++;
+        if (avail > 0)
+            p->key[p->key_len++] = '.';
+    }
+    show_key(k, k->count, p->key + p->key_len,
+             sizeof(p->key) - p->key_len);
+    p->key_len += strlen(p->key + p->key_len);
+    if (need > avail) { /* cut: the buffer is full */
+        memcpy(p->key + sizeof(p->key) - 4, "...", 4);
+        p->key_len = sizeof(p->key) - 1;
+    }
+}
+
 /* ---- tables ---- */
 
 /* Creates an empty table under part of k in t; *out is owned by t. */
@@ -337,6 +359,9 @@ int toml_parse_header(struct toml_parser *p)
         rv = append_table(p, &k, t, depth, line, col);
     else
         rv = define_table(p, &k, t, depth, line, col);
+    p->key_len = 0;
+    p->key[0] = '\0';
+    key_name_push(p, &k);
 out:
     key_path_free(&k);
     return rv;
@@ -381,6 +406,7 @@ int toml_parse_keyval(struct toml_parser *p, struct amaters_toml_value *t,
     struct amaters_toml_value *v = NULL;
     const struct key_part *last;
     char name[KEY_SHOW_MAX];
+    size_t saved_len;
     int rv;
 
     rv = read_key(p, &k);
@@ -404,7 +430,13 @@ int toml_parse_keyval(struct toml_parser *p, struct amaters_toml_value *t,
                         show_key(&k, k.count, name, sizeof(name)));
         goto out;
     }
+    saved_len = p->key_len;
+    key_name_push(p, &k);
+    p->in_value++;
     rv = toml_parse_value(p, depth + 1, &v);
+    p->in_value--;
+    p->key_len = saved_len;
+    p->key[saved_len] = '\0';
     if (rv != 0)
         goto out;
     v->key_line = k.parts[0].line;

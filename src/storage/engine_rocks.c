@@ -108,6 +108,34 @@ static int make_dir(const char *dir, char *err, size_t errlen)
     return errno == ENOSPC ? AMATERS_EFULL : AMATERS_EIO;
 }
 
+/* The WAL directory (storage.wal.dir, maybe outside the data directory)
+ * holds every value written: create it 0700 like lsm/ before RocksDB
+ * would create it 0755 itself (RocksDB's own files are 0644 and cannot be
+ * made private through its C API; the directory keeps them out of other
+ * users' reach). An existing directory is left as it is, with a warning
+ * when other users may enter or list it. */
+static int make_wal_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    int e;
+
+    if (dir == NULL || dir[0] == '\0' || mkdir(dir, 0700) == 0)
+        return 0;
+    e = errno;
+    if (e != EEXIST) {
+        snprintf(err, errlen, "create WAL directory %s: %s", dir,
+                 strerror(e));
+        return e == ENOSPC ? AMATERS_EFULL : AMATERS_EIO;
+    }
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07))
+        amaters_log(AMATERS_LOG_WARN, "storage",
+                    "WAL directory %s is open to other users (mode %04o) "
+                    "although the WAL holds every value written: "
+                    "chmod o-rwx it",
+                    dir, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 static uint64_t get_u64le(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -274,6 +302,8 @@ static int lsm_open(const struct amaters_engine_options *opts,
     rv = make_dir(opts->path, err, errlen);
     if (rv == 0)
         rv = make_dir(dir, err, errlen);
+    if (rv == 0)
+        rv = make_wal_dir(opts->wal_dir, err, errlen);
     if (rv == 0)
         rv = lsm_format_check(dir, err, errlen);
     if (rv == 0)

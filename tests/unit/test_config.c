@@ -234,6 +234,23 @@ static const struct load_error_case load_errors[] = {
     {"[auth.jwt]\nsecret = 12345",
      "t.toml:2:10: auth.jwt.secret: expected string, got an integer"},
     {"[server\n", "t.toml:1:8: expected ']' to close the table header"},
+    /* A TOML error inside a value names the key. */
+    {"[server]\nmax_connections = 99999999999999999999999",
+     "t.toml:2:19: server.max_connections: integer out of 64-bit range "
+     "'99999999999999999999999'"},
+    {"server.max_connections = -99999999999999999999",
+     "t.toml:1:26: server.max_connections: integer out of 64-bit range "
+     "'-99999999999999999999'"},
+    /* The placeholder the dump writes for a secret is never a secret. */
+    {"[auth.jwt]\nsecret = \"<redacted>\"",
+     "t.toml:2:10: auth.jwt.secret is the placeholder \"<redacted>\" "
+     "written by --generate-config/--show, not a secret: put the real "
+     "secret here (or set it via AMATERS_AUTH__JWT__SECRET)"},
+    {"auth.api_key = {hash_secret = '<redacted>'}",
+     "t.toml:1:31: auth.api_key.hash_secret is the placeholder "
+     "\"<redacted>\" written by --generate-config/--show, not a secret: "
+     "put the real secret here (or set it via "
+     "AMATERS_AUTH__API_KEY__HASH_SECRET)"},
 };
 
 static void test_load_errors(void **state)
@@ -280,6 +297,12 @@ static void test_load_file_errors(void **state)
                      AMATERS_EIO);
     assert_string_equal(err + strlen(path),
                         ": cannot read: No such file or directory");
+
+    /* An empty name (-c ""): say so, not ": cannot read". */
+    assert_int_equal(amaters_config_load_file(&cfg, "", err, sizeof(err)),
+                     AMATERS_EIO);
+    assert_string_equal(err, "the configuration file name is empty "
+                             "(--config needs a file name)");
 }
 
 static void test_load_layers_on_current_values(void **state)
@@ -309,59 +332,81 @@ struct validate_case {
 static const struct validate_case validate_cases[] = {
     {{"cluster.election_timeout_ms=100"},
      "cluster.election_timeout_ms (100) must be greater than "
-     "cluster.heartbeat_interval_ms (100)"},
+     "cluster.heartbeat_interval_ms (100) (cluster.election_timeout_ms: "
+     "from test; cluster.heartbeat_interval_ms: built-in default)"},
     {{"cluster.heartbeat_interval_ms=999"}, NULL},
     {{"cluster.peers=1:a:1,2:b:1,1:c:1"},
-     "cluster.peers: id 1 is used twice"},
+     "cluster.peers: id 1 is used twice (from test)"},
     {{"network.tls_enabled=true", "network.tls_cert=c"},
-     "network.tls_enabled is true but network.tls_cert or network.tls_key "
-     "is empty"},
+     "network.tls_enabled is true but network.tls_key is empty "
+     "(network.tls_enabled: from test; network.tls_key: built-in default)"},
+    {{"network.tls_enabled=true", "network.tls_key=k"},
+     "network.tls_enabled is true but network.tls_cert is empty "
+     "(network.tls_enabled: from test; network.tls_cert: built-in "
+     "default)"},
     {{"network.tls_enabled=true", "network.tls_cert=c",
       "network.tls_key=k"},
      NULL},
     {{"network.require_client_cert=true", "network.tls_ca=ca"},
-     "network.require_client_cert needs network.tls_enabled = true"},
+     "network.require_client_cert needs network.tls_enabled = true "
+     "(network.require_client_cert: from test; network.tls_enabled: "
+     "built-in default)"},
     {{"network.tls_enabled=true", "network.tls_cert=c", "network.tls_key=k",
       "network.require_client_cert=true"},
-     "network.require_client_cert is true but network.tls_ca is empty"},
+     "network.require_client_cert is true but network.tls_ca is empty "
+     "(network.require_client_cert: from test; network.tls_ca: built-in "
+     "default)"},
     {{"metrics.bind_address=127.0.0.1:50051"},
      "server.bind_address and metrics.bind_address are both "
-     "127.0.0.1:50051"},
+     "127.0.0.1:50051 (server.bind_address: built-in default; "
+     "metrics.bind_address: from test)"},
     {{"metrics.bind_address=127.0.0.1:50051", "metrics.enabled=false"},
      NULL},
     {{"metrics.bind_address=127.0.0.1:0", "server.bind_address=127.0.0.1:0"},
      NULL},
     {{"auth.enabled=true"},
-     "auth.enabled is true but no method is in use (set auth.methods)"},
+     "auth.enabled is true (from test) but no method is in use: set "
+     "auth.methods"},
     {{"auth.methods=api_key"}, NULL},
     {{"auth.enabled=true", "auth.methods=api_key"},
-     "auth method api_key needs auth.api_key.keys_file"},
+     "auth method api_key needs auth.api_key.keys_file (auth.methods: from "
+     "test; auth.api_key.keys_file: built-in default)"},
     {{"auth.enabled=true", "auth.api_key.enabled=true"},
-     "auth method api_key needs auth.api_key.keys_file"},
+     "auth method api_key needs auth.api_key.keys_file "
+     "(auth.api_key.enabled: from test; auth.api_key.keys_file: built-in "
+     "default)"},
     {{"auth.enabled=true", "auth.methods=api_key",
       "auth.api_key.keys_file=k.json"},
      NULL},
     {{"auth.enabled=true", "auth.methods=jwt"},
-     "auth method jwt with algorithm HS256 needs auth.jwt.secret"},
+     "auth method jwt with algorithm HS256 needs auth.jwt.secret "
+     "(auth.methods: from test; auth.jwt.algorithm: built-in default; "
+     "auth.jwt.secret: built-in default)"},
     {{"auth.enabled=true", "auth.methods=jwt", "auth.jwt.secret=s"}, NULL},
     {{"auth.enabled=true", "auth.methods=jwt", "auth.jwt.secret=s",
       "auth.jwt.algorithm=ES384"},
-     "auth method jwt with algorithm ES384 needs auth.jwt.public_key_path"},
+     "auth method jwt with algorithm ES384 needs auth.jwt.public_key_path "
+     "(auth.methods: from test; auth.jwt.algorithm: from test; "
+     "auth.jwt.public_key_path: built-in default)"},
     {{"auth.enabled=true", "auth.jwt.enabled=true",
       "auth.jwt.algorithm=EdDSA", "auth.jwt.public_key_path=k.pem"},
      NULL},
     {{"auth.enabled=true", "auth.methods=mtls"},
-     "auth method mtls needs network.tls_enabled = true"},
+     "auth method mtls needs network.tls_enabled = true (auth.methods: "
+     "from test; network.tls_enabled: built-in default)"},
     {{"auth.enabled=true", "auth.methods=mtls", "network.tls_enabled=true",
       "network.tls_cert=c", "network.tls_key=k"},
-     "auth method mtls needs network.tls_ca or auth.mtls.ca_certs_dir"},
+     "auth method mtls needs network.tls_ca or auth.mtls.ca_certs_dir "
+     "(auth.methods: from test; network.tls_ca: built-in default; "
+     "auth.mtls.ca_certs_dir: built-in default)"},
     {{"auth.enabled=true", "auth.mtls.enabled=true",
       "network.tls_enabled=true", "network.tls_cert=c", "network.tls_key=k",
       "auth.mtls.ca_certs_dir=/cas"},
      NULL},
-    {{"server.data_dir="}, "server.data_dir is empty"},
+    {{"server.data_dir="}, "server.data_dir is empty (from test)"},
     {{"storage.wal.dir="},
-     "storage.wal.enabled is true but storage.wal.dir is empty"},
+     "storage.wal.enabled is true but storage.wal.dir is empty "
+     "(storage.wal.enabled: built-in default; storage.wal.dir: from test)"},
     {{"storage.wal.dir=", "storage.wal.enabled=false",
       "storage.wal.sync_mode=none"},
      NULL},

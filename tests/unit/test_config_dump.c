@@ -1,7 +1,9 @@
 /*
  * test_config_dump.c - unit tests of what the configuration
  * (src/config/config.h) gives back: the TOML dump (round trip, escaping,
- * redacted secrets), the generated docs/configuration.md (up to date with the
+ * secrets never shown and their placeholder refused when loaded back from a
+ * file, the environment or a flag), the generated docs/configuration.md (up
+ * to date with the
  * schema), the pid, log and audit paths derived from data_dir, copy, diff and
  * the reload check (keys that need a restart), and the authentication methods
  * in use. The fixture is in config_fixture.h; the rest of the configuration's
@@ -50,7 +52,10 @@ static void test_dump_round_trip(void **state)
     set_ok("server.data_dir", "a \"quoted\" \\ path\twith\nnewline");
     text = dump(&cfg);
     assert_null(strstr(text, "fixture-secret-value"));
-    assert_non_null(strstr(text, "\nsecret = \"<redacted>\"\n"));
+    /* A secret that is set: commented out, so the dump still loads. */
+    assert_non_null(strstr(text, "\n# secret = \"<redacted>\"\n"));
+    assert_null(strstr(text, "\nsecret = \"<redacted>\""));
+    assert_non_null(strstr(text, "AMATERS_AUTH__JWT__SECRET"));
     assert_non_null(strstr(text, "\ndata_dir = \"a \\\"quoted\\\" \\\\ "
                                  "path\\twith\\nnewline\"\n"));
     assert_non_null(strstr(text, "\nlevel = \"warn\"\n"));
@@ -59,9 +64,9 @@ static void test_dump_round_trip(void **state)
                                    sizeof(err)) != 0)
         fail_msg("%s\n%s", err, text);
     free(text);
-    /* Only the redacted secret differs. */
+    /* Only the hidden secret differs: it loads back empty. */
     assert_string_equal(amaters_config_diff(&cfg, &back), "auth.jwt.secret");
-    assert_string_equal(back.auth.jwt.secret, "<redacted>");
+    assert_string_equal(back.auth.jwt.secret, "");
     assert_int_equal(amaters_config_set(&back, "auth.jwt.secret",
                                         "fixture-secret-value", "test", err,
                                         sizeof(err)),
@@ -70,6 +75,168 @@ static void test_dump_round_trip(void **state)
     assert_string_equal(back.server.data_dir,
                         "a \"quoted\" \\ path\twith\nnewline");
     amaters_config_free(&back);
+}
+
+/* The secret keys (docs/configuration.md, docs/security.md) and their
+ * environment variables. */
+static const struct {
+    const char *key, *section, *name, *env;
+} secrets[] = {
+    {"auth.jwt.secret", "auth.jwt", "secret", "AMATERS_AUTH__JWT__SECRET"},
+    {"auth.api_key.hash_secret", "auth.api_key", "hash_secret",
+     "AMATERS_AUTH__API_KEY__HASH_SECRET"},
+};
+#define NSECRETS (sizeof(secrets) / sizeof(secrets[0]))
+
+/* Counts the occurrences of needle in hay. */
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (hay = strstr(hay, needle); hay != NULL;
+         hay = strstr(hay + 1, needle))
+        n++;
+    return n;
+}
+
+/* "generate, edit, deploy": the dump never shows a secret, still loads
+ * when auth is off, and the placeholder it writes can never become the
+ * secret, whether it comes back through a file (the line an older dump
+ * wrote, or an uncommented one), the environment or a flag. */
+static void test_dump_placeholder_never_loads(void **state)
+{
+    char doc[256], want[512], var[128], line[64];
+    char *envp[2] = {var, NULL};
+    struct amaters_config back;
+    char *text;
+    size_t i;
+
+    (void)state;
+    /* Defaults (auth off, secrets empty): the dump loads and validates. */
+    text = dump(&cfg);
+    assert_int_equal(count_of(text, "<redacted>"), 1); /* header only */
+    assert_int_equal(amaters_config_init_defaults(&back), 0);
+    assert_int_equal(amaters_config_load_buffer(&back, text, strlen(text),
+                                                "gen.toml", err, sizeof(err)),
+                     0);
+    assert_int_equal(amaters_config_validate(&back, err, sizeof(err)), 0);
+    assert_null(amaters_config_diff(&cfg, &back));
+    amaters_config_free(&back);
+    free(text);
+
+    /* Both secrets set, auth off: each line is commented out with the
+     * placeholder, and the dump loads with both secrets empty. */
+    for (i = 0; i < NSECRETS; i++)
+        set_ok(secrets[i].key, "s3cr3t-value");
+    text = dump(&cfg);
+    assert_null(strstr(text, "s3cr3t-value"));
+    for (i = 0; i < NSECRETS; i++) {
+        snprintf(line, sizeof(line), "\n# %s = \"<redacted>\"\n",
+                 secrets[i].name);
+        assert_non_null(strstr(text, line));
+        assert_non_null(strstr(text, secrets[i].env));
+    }
+    assert_int_equal(amaters_config_init_defaults(&back), 0);
+    assert_int_equal(amaters_config_load_buffer(&back, text, strlen(text),
+                                                "gen.toml", err, sizeof(err)),
+                     0);
+    assert_int_equal(amaters_config_validate(&back, err, sizeof(err)), 0);
+    assert_string_equal(back.auth.jwt.secret, "");
+    assert_string_equal(back.auth.api_key.hash_secret, "");
+    amaters_config_free(&back);
+    free(text);
+
+    for (i = 0; i < NSECRETS; i++) {
+        /* In a file: refused with file:line:col, the key and the fix. */
+        snprintf(doc, sizeof(doc), "[auth]\nenabled = true\n[%s]\n%s = "
+                 "\"<redacted>\"\n",
+                 secrets[i].section, secrets[i].name);
+        snprintf(want, sizeof(want),
+                 "gen.toml:4:%zu: %s is the placeholder \"<redacted>\" "
+                 "written by --generate-config/--show, not a secret: put the "
+                 "real secret here (or set it via %s)",
+                 strlen(secrets[i].name) + 4, secrets[i].key,
+                 secrets[i].env);
+        assert_int_equal(amaters_config_load_buffer(&cfg, doc, strlen(doc),
+                                                    "gen.toml", err,
+                                                    sizeof(err)),
+                         AMATERS_ECONFIG);
+        assert_string_equal(err, want);
+        assert_string_equal(cfg.auth.jwt.secret, "s3cr3t-value");
+        assert_false(cfg.auth.enabled);
+
+        /* In the environment. */
+        snprintf(var, sizeof(var), "%s=<redacted>", secrets[i].env);
+        assert_int_equal(amaters_config_apply_env(&cfg, envp, err,
+                                                  sizeof(err)),
+                         AMATERS_ECONFIG);
+        snprintf(want, sizeof(want),
+                 "environment %s: %s is the placeholder \"<redacted>\" "
+                 "written by --generate-config/--show, not a secret: give "
+                 "the real secret",
+                 secrets[i].env, secrets[i].key);
+        assert_string_equal(err, want);
+
+        /* From a flag (or any amaters_config_set() caller). */
+        assert_int_equal(amaters_config_set(&cfg, secrets[i].key,
+                                            "<redacted>", "--secret", err,
+                                            sizeof(err)),
+                         AMATERS_ECONFIG);
+        assert_non_null(strstr(err, "--secret: "));
+        assert_non_null(strstr(err, "is the placeholder"));
+
+        /* Anything else is a secret like any other. */
+        set_ok(secrets[i].key, "<redacted>x");
+        set_ok(secrets[i].key, "s3cr3t-value");
+    }
+    assert_string_equal(cfg.auth.jwt.secret, "s3cr3t-value");
+    assert_string_equal(cfg.auth.api_key.hash_secret, "s3cr3t-value");
+
+    /* Put there directly: validation refuses it too. */
+    text = cfg.auth.jwt.secret;
+    cfg.auth.jwt.secret = "<redacted>";
+    assert_int_equal(amaters_config_validate(&cfg, err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err, "auth.jwt.secret is the placeholder "
+                             "\"<redacted>\" written by "
+                             "--generate-config/--show, not a secret: give "
+                             "the real secret");
+    cfg.auth.jwt.secret = text;
+}
+
+/* The secret the reference example sets: its dump does not hold it, and
+ * the dump loads only with the secret supplied again (here by the
+ * environment), never as "<redacted>". */
+static void test_reference_dump_needs_the_secret(void **state)
+{
+    const char *shared = getenv("AMATERS_SHARED_DIR");
+    char *envp[] = {"AMATERS_AUTH__JWT__SECRET=from-the-environment", NULL};
+    struct amaters_config back;
+    char path[1024];
+    char *text;
+
+    (void)state;
+    assert_non_null(shared);
+    snprintf(path, sizeof(path),
+             "%s/compat/reference-examples/server_with_auth.toml", shared);
+    assert_int_equal(amaters_config_load_file(&cfg, path, err, sizeof(err)),
+                     0);
+    text = dump(&cfg);
+    assert_null(strstr(text, cfg.auth.jwt.secret));
+    assert_int_equal(amaters_config_init_defaults(&back), 0);
+    assert_int_equal(amaters_config_load_buffer(&back, text, strlen(text),
+                                                "shown.toml", err,
+                                                sizeof(err)),
+                     0);
+    assert_int_equal(amaters_config_validate(&back, err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_non_null(strstr(err, "needs auth.jwt.secret"));
+    assert_int_equal(amaters_config_apply_env(&back, envp, err, sizeof(err)),
+                     0);
+    assert_string_equal(back.auth.jwt.secret, "from-the-environment");
+    assert_string_equal(amaters_config_diff(&cfg, &back), "auth.jwt.secret");
+    amaters_config_free(&back);
+    free(text);
 }
 
 static void test_docs_up_to_date(void **state)
@@ -103,6 +270,15 @@ static void test_docs_up_to_date(void **state)
     assert_null(strstr(want, "requires sync_mode"));
     assert_null(strstr(want, "Period of internal metric snapshots"));
     assert_non_null(strstr(want, "\"metrics snapshot: ...\""));
+    /* logging.file_enabled says where the log goes (not "also"). */
+    assert_null(strstr(want, "Also write the log to file_path"));
+    assert_non_null(strstr(want, "to file_path only (nothing to the "
+                                 "console)"));
+    assert_non_null(strstr(want, "false = to standard output"));
+    /* Secrets: the placeholder is described as refused. */
+    assert_non_null(strstr(want, "`auth.jwt.secret`, "
+                                 "`auth.api_key.hash_secret`"));
+    assert_non_null(strstr(want, "itself is refused"));
     assert_null(strstr(want, "Most client connections served"));
     assert_non_null(strstr(want, "calls in flight at once"));
     /* start --generate-config prints the effective configuration. */
@@ -274,6 +450,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_dump_round_trip),
+        T(test_dump_placeholder_never_loads),
+        T(test_reference_dump_needs_the_secret),
         T(test_docs_up_to_date),
         T(test_pid_path),
         T(test_log_and_audit_paths),

@@ -3,10 +3,11 @@
  * (src/config/config.h): environment variables (the general
  * AMATERS_<SECTION>__<KEY> rule, the legacy names and which wins, the error
  * messages, nothing applied on error), single keys set from flags (accepted
- * and refused values, messages naming the flag), and the precedence of
- * defaults, file, environment and command line. The fixture is in
- * config_fixture.h; the rest of the configuration's tests are in test_config.c
- * and test_config_dump.c.
+ * and refused values, messages naming the flag), the precedence of
+ * defaults, file, environment and command line, and the origin each value
+ * keeps (file position, variable, flag) as validation messages show it.
+ * The fixture is in config_fixture.h; the rest of the configuration's tests
+ * are in test_config.c and test_config_dump.c.
  *
  * Expected values are written out here from the specification, never taken
  * from the code under test.
@@ -89,6 +90,14 @@ static const struct env_error_case env_errors[] = {
      "'server.bind_adress' (did you mean 'server.bind_address'?)"},
     {"AMATERS_NOPE__NOTHING=1",
      "environment AMATERS_NOPE__NOTHING: unknown key 'nope.nothing'"},
+    /* A table is not a key: say so, name one of its variables, and never
+     * suggest the name itself. */
+    {"AMATERS_STORAGE__WAL=1",
+     "environment AMATERS_STORAGE__WAL: storage.wal is a table; set its "
+     "keys, e.g. AMATERS_STORAGE__WAL__ENABLED"},
+    {"amaters_auth__jwt=x",
+     "environment amaters_auth__jwt: auth.jwt is a table; set its keys, "
+     "e.g. AMATERS_AUTH__JWT__ENABLED"},
     {"AMATERS_SERVER__MAX_CONNECTIONS=lots",
      "environment AMATERS_SERVER__MAX_CONNECTIONS: server.max_connections: "
      "expected integer in 1..1000000, got \"lots\""},
@@ -224,6 +233,17 @@ static void test_set(void **state)
                      AMATERS_ECONFIG);
     assert_string_equal(err, "--timeout: server.shutdown_timeout_secs: "
                              "expected integer in 0..3600, got \"abc\"");
+    assert_int_equal(amaters_config_set(&cfg, "storage.wal", "x", "--wal",
+                                        err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err, "--wal: storage.wal is a table; set its keys, "
+                             "e.g. storage.wal.enabled");
+    /* A near miss still gets a suggestion, never the name itself. */
+    assert_int_equal(amaters_config_set(&cfg, "storage.wall", "x", "--w",
+                                        err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err, "--w: unknown key 'storage.wall' (did you mean "
+                             "'storage.wal'?)");
 }
 
 static void test_precedence(void **state)
@@ -250,6 +270,124 @@ static void test_precedence(void **state)
     assert_int_equal(cfg.server.shutdown_timeout_secs, 30);
 }
 
+/* ---- origins ---- */
+
+static void test_origins(void **state)
+{
+    char *envp[] = {"AMATERS_DATA_DIR=", "AMATERS_LOGGING__LEVEL=debug",
+                    NULL};
+    char *bad_env[] = {"AMATERS_SERVER__PID_FILE=/p",
+                       "AMATERS_SERVER__MAX_CONNECTIONS=0", NULL};
+    struct amaters_config copy;
+
+    (void)state;
+    assert_string_equal(amaters_config_origin(&cfg, "server.data_dir"),
+                        "built-in default");
+    assert_string_equal(amaters_config_origin(&cfg, "no.such_key"),
+                        "built-in default");
+    assert_int_equal(load("[server]\ndata_dir = \"/f\"\n"
+                          "bind_address = \"127.0.0.1:9090\"\n"),
+                     0);
+    assert_string_equal(amaters_config_origin(&cfg, "server.data_dir"),
+                        "t.toml:2:12");
+    assert_string_equal(amaters_config_origin(&cfg, "server.bind_address"),
+                        "t.toml:3:16");
+    assert_string_equal(amaters_config_origin(&cfg, "server.pid_file"),
+                        "built-in default");
+
+    /* Cross-key rules name where the values came from. */
+    assert_int_equal(amaters_config_validate(&cfg, err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err, "server.bind_address and metrics.bind_address "
+                             "are both 127.0.0.1:9090 (server.bind_address: "
+                             "from t.toml:3:16; metrics.bind_address: "
+                             "built-in default)");
+    set_ok("server.bind_address", "127.0.0.1:50051");
+
+    /* The environment replaces the file's origin: an empty data_dir names
+     * the variable (the legacy name here). */
+    assert_int_equal(amaters_config_apply_env(&cfg, envp, err, sizeof(err)),
+                     0);
+    assert_string_equal(amaters_config_origin(&cfg, "server.data_dir"),
+                        "environment AMATERS_DATA_DIR");
+    assert_string_equal(amaters_config_origin(&cfg, "logging.level"),
+                        "environment AMATERS_LOGGING__LEVEL");
+    assert_int_equal(amaters_config_validate(&cfg, err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err, "server.data_dir is empty (from environment "
+                             "AMATERS_DATA_DIR)");
+
+    /* A failed layer changes no origin either. */
+    assert_int_equal(amaters_config_apply_env(&cfg, bad_env, err,
+                                              sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(amaters_config_origin(&cfg, "server.pid_file"),
+                        "built-in default");
+    assert_int_equal(load("[server]\npid_file = \"/p\"\nworker_threads = "
+                          "-1\n"),
+                     AMATERS_ECONFIG);
+    assert_string_equal(amaters_config_origin(&cfg, "server.pid_file"),
+                        "built-in default");
+
+    /* A flag (amaters_config_set's source) is the origin last. */
+    assert_int_equal(amaters_config_set(&cfg, "server.data_dir", "",
+                                        "--data-dir", err, sizeof(err)),
+                     0);
+    assert_int_equal(amaters_config_validate(&cfg, err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err, "server.data_dir is empty (from --data-dir)");
+
+    /* Copies keep them, as their own strings. */
+    assert_int_equal(amaters_config_copy(&copy, &cfg), 0);
+    assert_string_equal(amaters_config_origin(&copy, "server.data_dir"),
+                        "--data-dir");
+    assert_true(amaters_config_origin(&copy, "server.data_dir") !=
+                amaters_config_origin(&cfg, "server.data_dir"));
+    amaters_config_free(&copy);
+
+    /* A file's value that breaks a rule: named by position. */
+    assert_int_equal(load("[cluster]\nheartbeat_interval_ms = 5000\n"), 0);
+    assert_int_equal(amaters_config_validate(&cfg, err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_non_null(strstr(err, "server.data_dir is empty"));
+    set_ok("server.data_dir", "/d");
+    assert_int_equal(amaters_config_validate(&cfg, err, sizeof(err)),
+                     AMATERS_ECONFIG);
+    assert_string_equal(err, "cluster.election_timeout_ms (1000) must be "
+                             "greater than cluster.heartbeat_interval_ms "
+                             "(5000) (cluster.election_timeout_ms: built-in "
+                             "default; cluster.heartbeat_interval_ms: from "
+                             "t.toml:2:25)");
+}
+
+/* Setting a key records its origin: every allocation failing in turn
+ * gives ENOMEM, leaks nothing and changes neither value nor origin. */
+static void test_set_allocation_failures(void **state)
+{
+    long n, live;
+    int rv;
+
+    (void)state;
+    for (n = 0;; n++) {
+        live = amaters_alloc_live();
+        amaters_alloc_fail_after(n);
+        rv = amaters_config_set(&cfg, "storage.engine", "memory", "--e", err,
+                                sizeof(err));
+        amaters_alloc_fail_after(-1);
+        if (rv == 0)
+            break;
+        assert_int_equal(rv, AMATERS_ENOMEM);
+        assert_int_equal(amaters_alloc_live(), live);
+        assert_string_equal(cfg.storage.engine, "lsm");
+        assert_string_equal(amaters_config_origin(&cfg, "storage.engine"),
+                            "built-in default");
+    }
+    assert_true(n >= 3);
+    assert_string_equal(cfg.storage.engine, "memory");
+    assert_string_equal(amaters_config_origin(&cfg, "storage.engine"),
+                        "--e");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -259,6 +397,8 @@ int main(void)
         T(test_env_errors),
         T(test_set),
         T(test_precedence),
+        T(test_origins),
+        T(test_set_allocation_failures),
     };
 #undef T
 

@@ -3,8 +3,9 @@
  * (src/config/toml.h) beyond what a document parses to: the line and column of
  * values and keys, the table and array accessors, the error buffer (truncated,
  * absent) and the length bound, the UTF-8 prefix check, the nesting limit and
- * documents with thousands of keys, parsing files (and their read errors), and
- * failing every allocation in turn. The fixture (which checks that nothing
+ * documents with thousands of keys, parsing files (and their read errors),
+ * the dotted key named by an error inside a value, and failing every
+ * allocation in turn. The fixture (which checks that nothing
  * leaked) is in toml_fixture.h; documents are tested in test_toml.c and
  * test_toml_invalid.c.
  */
@@ -22,11 +23,12 @@ static void test_positions(void **state)
     char err[128];
 
     (void)state;
-    /* "élé" is not a value: the error column counts characters. */
+    /* "élé" is not a value: the error column counts characters, and the
+     * key whose value it is (below [srv]) is named. */
     assert_int_equal(amaters_toml_parse(doc, strlen(doc), "cfg.toml", &root,
                                         err, sizeof(err)),
                      AMATERS_EPARSE);
-    assert_string_equal(err, "cfg.toml:6:4: expected a value");
+    assert_string_equal(err, "cfg.toml:6:4: srv.list: expected a value");
 
     doc = "# c\n[srv]\n  port = 80\nname = \"x\"\n"
           "list = [1,\n   \"\xC3\xA9\", 3]\n[[arr]]\n[t.u]\nv.w = 1\n";
@@ -195,7 +197,7 @@ static void test_depth_limit(void **state)
     assert_int_equal(amaters_toml_parse(doc, strlen(doc), NULL, &root, err,
                                         sizeof(err)),
                      AMATERS_EPARSE);
-    snprintf(want, sizeof(want), "<string>:1:%d: nesting deeper than 128",
+    snprintf(want, sizeof(want), "<string>:1:%d: a: nesting deeper than 128",
              4 + 129);
     assert_memory_equal(err, want, strlen(want));
     free(doc);
@@ -346,6 +348,54 @@ static void test_every_allocation_failure(void **state)
     amaters_toml_free(root);
 }
 
+/* An error inside a value names the value's full dotted key after the
+ * position; errors outside values do not (they name the key themselves or
+ * have none). */
+static void test_value_errors_name_the_key(void **state)
+{
+    static const struct {
+        const char *doc, *want;
+    } cases[] = {
+        {"[server]\nmax_connections = 99999999999999999999999",
+         "t.toml:2:19: server.max_connections: integer out of 64-bit range "
+         "'99999999999999999999999'"},
+        {"x = 9223372036854775808",
+         "t.toml:1:5: x: integer out of 64-bit range '9223372036854775808'"},
+        {"[storage]\nwal.sync_interval_ms = 0x8000000000000000",
+         "t.toml:2:24: storage.wal.sync_interval_ms: integer out of 64-bit "
+         "range '0x8000000000000000'"},
+        {"storage = {wal = {segment_size_mb = 1__0}}",
+         "t.toml:1:37: storage.wal.segment_size_mb: invalid value '1__0'"},
+        {"[\"a b\".c]\nd = [1, 2,, 3]",
+         "t.toml:2:11: a b.c.d: expected a value"},
+        {"[[peers]]\nid = tru", "t.toml:2:6: peers.id: invalid value 'tru'"},
+        {"[a]\nb = \"open", "t.toml:2:5: a.b: unterminated string"},
+        {"[a]\nb = {c = 1, c = 2}",
+         "t.toml:2:13: a.b: duplicate key 'c'"},
+        /* not inside a value: no key in front of the message */
+        {"[a]\nb = 1 2", "t.toml:2:7: expected a newline after the value"},
+        {"[a]\nb = 1\nb = 2", "t.toml:3:1: duplicate key 'b'"},
+        /* a very long name is cut, marked with "..." */
+        {"[aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n"
+         "bbbbbbbbbbbbbbbbbbbb = 1.",
+         "t.toml:2:24: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+         "bbbbbbbbb...: invalid float '1.'"},
+    };
+    struct amaters_toml_value *root;
+    char err[256];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        root = NULL;
+        if (amaters_toml_parse(cases[i].doc, strlen(cases[i].doc), "t.toml",
+                               &root, err, sizeof(err)) != AMATERS_EPARSE ||
+            strcmp(err, cases[i].want) != 0)
+            fail_msg("case %zu\nwant %s\ngot  %s", i, cases[i].want, err);
+        assert_null(root);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +407,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_value_errors_name_the_key,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_allocation_failure, setup,
                                         teardown),
     };

@@ -278,6 +278,37 @@ static void test_invalid_documents(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* A malformed value of a key that names a secret is not echoed; other
+ * keys' values are. */
+static void test_secret_values_not_echoed(void **state)
+{
+    static const struct {
+        const char *doc, *value, *phrase;
+        int shown;
+    } cases[] = {
+        {"[auth.jwt]\nsecret = 123abc", "123abc", "auth.jwt.secret", 0},
+        {"[a]\nhash_secret = s3cr3t", "s3cr3t", "a.hash_secret", 0},
+        {"db_Password = hunter2x", "hunter2x", "db_Password", 0},
+        {"[x]\napi.token = tok_9", "tok_9", "x.api.token", 0},
+        {"[server]\nmode = 123abc", "123abc", "server.mode", 1},
+        {"secretive.name = 12x", "12x", "secretive.name", 1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct amaters_toml_value *root = NULL;
+        char err[256];
+        int rv = amaters_toml_parse(cases[i].doc, strlen(cases[i].doc), NULL,
+                                    &root, err, sizeof(err));
+
+        assert_int_equal(rv, AMATERS_EPARSE);
+        assert_null(root);
+        assert_non_null(strstr(err, cases[i].phrase));
+        assert_int_equal(strstr(err, cases[i].value) != NULL,
+                         cases[i].shown);
+    }
+}
+
 static void test_nul_bytes_in_text(void **state)
 {
     static const char in_value[] = "a = 1\nb = \"x\0y\"";
@@ -308,6 +339,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nul_bytes_in_text, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_secret_values_not_echoed,
+                                        setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
