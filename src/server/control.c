@@ -1,9 +1,14 @@
 /*
  * control.c - the stop and status commands: they find the running server
- * through its PID file. status asks the server over plain gRPC
- * (HealthCheck + GetServerInfo); when it cannot (TLS on, credentials
- * needed, no answer) it asks the plain-HTTP /health endpoint recorded in
- * the PID file, and only then falls back to the PID file alone.
+ * through its PID file, and know it runs because it holds the file's lock
+ * (server/locks.c): a stale file (its PID reused after a crash or a
+ * reboot), a corrupt one, or a server that exited but is not yet reaped
+ * is never signalled nor reported as running. stop signals the lock
+ * holder and waits for the lock to go (the process has ended). status
+ * asks the server over plain gRPC (HealthCheck + GetServerInfo); when it
+ * cannot (TLS on, credentials needed, no answer) it asks the plain-HTTP
+ * /health endpoint recorded in the PID file, and only then falls back to
+ * the PID file alone; a server still starting is reported as STARTING.
  */
 #include "server/server.h"
 
@@ -24,6 +29,7 @@
 
 #include "aql.pb-c.h"
 #include "core/alloc.h"
+#include "core/errors.h"
 #include "core/timeutil.h"
 #include "obs/http.h"
 
@@ -33,54 +39,123 @@
 /* Cap on the /health reply status reads (it is well under 1 KiB). */
 #define HTTP_REPLY_MAX (64 * 1024)
 
-static bool process_alive(long pid)
+/* How often stop looks at the lock while it waits. */
+#define STOP_POLL_MS 50
+
+/* What stop and status make of the PID file. */
+enum pid_state {
+    PID_NONE,    /* no file (or no readable one) */
+    PID_STALE,   /* a file whose lock nobody holds */
+    PID_CORRUPT, /* line 1 is not a PID */
+    PID_RUNNING, /* locked: a server runs or starts */
+};
+
+/* Reads the PID file at path into *pf and classifies it, with the
+ * reason for any state but PID_RUNNING in why (len bytes). With fd not
+ * NULL a descriptor of the file is kept in *fd (else -1). */
+static enum pid_state read_pid_state(const char *path,
+                                     struct amaters_pidfile *pf, int *fd,
+                                     char *why, size_t len)
 {
-    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+    int rc = amaters_pidfile_inspect(path, pf, fd);
+
+    why[0] = '\0';
+    if (rc == AMATERS_ENOTFOUND) {
+        snprintf(why, len, "PID file %s not found", path);
+        return PID_NONE;
+    }
+    if (rc != 0) {
+        snprintf(why, len, "PID file %s cannot be read: %s", path,
+                 strerror(errno));
+        return PID_NONE;
+    }
+    if (pf->corrupt && !pf->locked) {
+        snprintf(why, len, "PID file %s is corrupt (line 1: '%s') and no "
+                 "process holds its lock", path, pf->line1);
+        return PID_CORRUPT;
+    }
+    if (pf->corrupt) {
+        snprintf(why, len, "PID file %s is corrupt (line 1: '%s'), although "
+                 "pid %ld holds its lock", path, pf->line1, pf->holder);
+        return PID_CORRUPT;
+    }
+    if (!pf->locked) {
+        snprintf(why, len, "stale PID file %s names pid %ld, which does not "
+                 "hold its lock", path, pf->pid);
+        return PID_STALE;
+    }
+    /* the kernel's word: the file may still name a crashed server for
+     * the instant between a new server's lock and its write */
+    if (pf->holder > 0)
+        pf->pid = pf->holder;
+    return PID_RUNNING;
+}
+
+/* Waits up to timeout seconds for the lock on fd to be released: the
+ * server holds it until its process ends (even unreaped). Returns true
+ * when released. */
+static bool wait_released(int fd, double timeout)
+{
+    uint64_t deadline = amaters_now_ms() + (uint64_t)(timeout * 1000);
+    struct timespec step = {0, STOP_POLL_MS * 1000000L};
+    bool held = true;
+    long holder;
+
+    for (;;) {
+        if (amaters_lock_holder(fd, &held, &holder) != 0 || !held)
+            return !held;
+        if (amaters_now_ms() >= deadline)
+            return false;
+        nanosleep(&step, NULL);
+    }
 }
 
 int amaters_cmd_stop(const struct amaters_cli *cli)
 {
     struct amaters_config cfg;
-    char path[4096];
-    long pid = 0;
-    int rc = AMATERS_EXIT_ERROR;
+    struct amaters_pidfile pf;
+    char path[4096], why[4400];
+    int rc = AMATERS_EXIT_ERROR, fd = -1;
+    enum pid_state state;
 
     if (amaters_server_load_config(cli, &cfg))
         goto out;
     amaters_config_pid_path(&cfg, path, sizeof path);
-    if (amaters_pidfile_read(path, &pid, NULL, NULL, 0) != 0 ||
-        !process_alive(pid)) {
-        fprintf(stderr, "amaters-server: no running server (PID file %s %s)\n",
-                path, pid ? "names a process that is gone" : "not found");
+    state = read_pid_state(path, &pf, &fd, why, sizeof why);
+    if (state == PID_CORRUPT) {
+        fprintf(stderr, "amaters-server: %s; nothing signalled\n", why);
+        goto out;
+    }
+    if (state != PID_RUNNING) {
+        fprintf(stderr, "amaters-server: no running server (%s)\n", why);
         goto out;
     }
     double timeout = cli->timeout_secs >= 0
                          ? cli->timeout_secs
                          : (double)cfg.server.shutdown_timeout_secs + 5;
     int sig = cli->force ? SIGKILL : SIGTERM;
-    if (kill((pid_t)pid, sig) != 0) {
-        fprintf(stderr, "amaters-server: cannot signal pid %ld: %s\n", pid,
+    if (kill((pid_t)pf.pid, sig) != 0) {
+        fprintf(stderr, "amaters-server: cannot signal pid %ld: %s\n", pf.pid,
                 strerror(errno));
         goto out;
     }
-    printf("sent %s to amaters-server (pid %ld); waiting up to %.0f s\n",
-           cli->force ? "SIGKILL" : "SIGTERM", pid, timeout);
-    uint64_t deadline = amaters_now_ms() + (uint64_t)(timeout * 1000);
-    struct timespec poll = {0, 50 * 1000000L};
-    while (process_alive(pid) && amaters_now_ms() < deadline)
-        nanosleep(&poll, NULL);
-    if (process_alive(pid)) {
+    printf("sent %s to amaters-server (pid %ld); waiting up to %g s\n",
+           cli->force ? "SIGKILL" : "SIGTERM", pf.pid, timeout);
+    fflush(stdout);
+    if (!wait_released(fd, timeout)) {
         fprintf(stderr,
-                "amaters-server: pid %ld still running after %.0f s (try "
+                "amaters-server: pid %ld still running after %g s (try "
                 "stop --force)\n",
-                pid, timeout);
+                pf.pid, timeout);
         goto out;
     }
     if (cli->force)
-        unlink(path); /* a killed server cannot remove its own */
+        amaters_lock_remove_stale(path); /* a killed server cannot */
     printf("amaters-server stopped\n");
     rc = AMATERS_EXIT_OK;
 out:
+    if (fd >= 0)
+        close(fd);
     amaters_config_free(&cfg);
     return rc;
 }
@@ -157,6 +232,7 @@ struct probe {
     bool http_answered; /* GET /health answered with a readiness */
     bool auth_required; /* the server wants credentials status has not */
     bool tls;           /* TLS on in the effective config: no plain gRPC */
+    bool starting;      /* /health says phase "starting" */
     int health;
     uint64_t uptime;
     char protocol[32];
@@ -365,7 +441,10 @@ static void parse_health(const char *reply, size_t len, struct probe *p)
     cJSON *j = cJSON_ParseWithLength(body, len - (size_t)(body - reply));
     const cJSON *ready = cJSON_GetObjectItemCaseSensitive(j, "ready");
     const cJSON *up = cJSON_GetObjectItemCaseSensitive(j, "uptime_seconds");
+    const cJSON *phase = cJSON_GetObjectItemCaseSensitive(j, "phase");
     if (cJSON_IsBool(ready)) {
+        p->starting = cJSON_IsFalse(ready) && cJSON_IsString(phase) &&
+                      strcmp(phase->valuestring, "starting") == 0;
         p->http_answered = true;
         p->health = cJSON_IsTrue(ready)
                         ? AMATERS__AQL__HEALTH_STATUS__HEALTH_SERVING
@@ -410,6 +489,11 @@ static const char *state_note(const struct probe *p)
 {
     if (p->answered)
         return "";
+    if (p->starting)
+        return p->http_answered ? " (start-up in progress; from /health "
+                                  "over HTTP)"
+                                : " (start-up in progress: the PID file is "
+                                  "locked, gRPC is not bound yet)";
     if (p->http_answered)
         return p->tls             ? " (from /health over HTTP; gRPC uses TLS)"
                : p->auth_required ? " (from /health over HTTP; gRPC needs "
@@ -428,7 +512,8 @@ static void print_status(const struct amaters_cli *cli, bool running,
                          const struct probe *p)
 {
     bool known = p->answered || p->http_answered;
-    const char *status = known              ? health_name(p->health)
+    const char *status = p->starting && !p->answered ? "STARTING"
+                         : known              ? health_name(p->health)
                          : p->auth_required ? "AUTHENTICATION_REQUIRED"
                          : running          ? "UNREACHABLE"
                                             : "STOPPED";
@@ -451,7 +536,12 @@ static void print_status(const struct amaters_cli *cli, bool running,
         printf("amaters-server is not running\n");
         return;
     }
-    printf("amaters-server is running (pid %ld)\n", pid);
+    if (pid > 0)
+        printf("amaters-server is %s (pid %ld)\n",
+               p->starting ? "starting" : "running", pid);
+    else
+        printf("amaters-server is %s (pid unknown)\n",
+               p->starting ? "starting" : "running");
     printf("  status:    %s%s\n", status, state_note(p));
     printf("  gRPC:      %s\n", addr);
     printf("  HTTP:      %s\n", http);
@@ -464,9 +554,10 @@ static void print_status(const struct amaters_cli *cli, bool running,
 int amaters_cmd_status(const struct amaters_cli *cli)
 {
     struct amaters_config cfg;
-    char path[4096], grpc[300] = "", http[300] = "";
-    long pid = 0;
+    struct amaters_pidfile pf;
+    char path[4096], grpc[300], http[300], why[4400];
     struct probe p = {0};
+    enum pid_state state;
     bool running;
 
     if (amaters_server_load_config(cli, &cfg)) {
@@ -474,23 +565,38 @@ int amaters_cmd_status(const struct amaters_cli *cli)
         return AMATERS_EXIT_ERROR;
     }
     amaters_config_pid_path(&cfg, path, sizeof path);
-    running = amaters_pidfile_read(path, &pid, grpc, http, sizeof grpc) == 0 &&
-              process_alive(pid);
-    if (grpc[0] == '\0')
-        snprintf(grpc, sizeof grpc, "%s", cfg.server.bind_address);
-    if (http[0] == '\0')
-        snprintf(http, sizeof http, "%s", cfg.metrics.bind_address);
+    state = read_pid_state(path, &pf, NULL, why, sizeof why);
+    if (state == PID_STALE || state == PID_CORRUPT)
+        fprintf(stderr, "amaters-server: %s\n", why);
+    running = pf.locked;
+    /* a stale file's addresses were a dead server's: ask the configured
+     * ones, as when there is no file */
+    snprintf(grpc, sizeof grpc, "%s",
+             running && pf.grpc[0] ? pf.grpc : cfg.server.bind_address);
+    snprintf(http, sizeof http, "%s",
+             running && pf.http[0] ? pf.http : cfg.metrics.bind_address);
     p.tls = cfg.network.tls_enabled;
-    if (!p.tls) {
+    /* a server holding the lock is asked only where it says it listens
+     * (a starting one has not bound gRPC yet: the configured address may
+     * be some other process's) */
+    if (!p.tls && (!running || pf.grpc[0])) {
         grpc_init();
         ask_server(grpc, &p);
         grpc_shutdown();
     }
-    if (!p.answered)
+    if (!p.answered && (!running || pf.http[0]))
         ask_http(http, &p);
+    /* locked, nothing answers, no gRPC address yet: still starting */
+    if (running && !p.answered && !p.http_answered && !p.auth_required &&
+        pf.grpc[0] == '\0')
+        p.starting = true;
     if ((p.answered || p.http_answered || p.auth_required) && !running)
         running = true; /* answering without a PID file we can read */
-    print_status(cli, running, pid, grpc, http, &p);
+    print_status(cli, running,
+                 state == PID_RUNNING ? pf.pid
+                 : pf.locked          ? pf.holder
+                                      : 0,
+                 grpc, http, &p);
     amaters_config_free(&cfg);
     return running ? AMATERS_EXIT_OK : AMATERS_EXIT_ERROR;
 }

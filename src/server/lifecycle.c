@@ -1,32 +1,31 @@
 /*
  * lifecycle.c - the start command: refuse what this build cannot honour,
- * create the data directory, bring up logging, take the PID file, start
- * HTTP health/metrics, storage, the executor and gRPC; serve until
- * SIGTERM/SIGINT, logging a metrics snapshot every
- * metrics.export_interval_secs; then drain and shut down in order
- * (NOT_SERVING, stop accepting, drain in-flight calls bounded by
- * shutdown_timeout_secs, flush and close storage, remove the PID file).
- * A second SIGTERM/SIGINT during shutdown exits at once. SIGHUP re-reads
- * the configuration file and applies logging.level, authz.default_role,
- * authz.default_mode and the roles file (other changes need a restart),
- * and reopens the audit log so that it can be rotated.
+ * create and lock the data directory, bring up logging, take the PID
+ * file, start HTTP health/metrics, security, storage, the executor and
+ * gRPC; serve until SIGTERM/SIGINT (stats.c logs a metrics snapshot every
+ * metrics.export_interval_secs, reload.c handles SIGHUP); then drain and
+ * shut down in order (NOT_SERVING, stop accepting, drain in-flight calls
+ * bounded by shutdown_timeout_secs, flush and close storage, remove the
+ * PID file). A second SIGTERM/SIGINT during shutdown exits at once.
  *
  * Signals are blocked in every thread (the mask is set before any thread
  * exists) and taken synchronously by the main thread with sigtimedwait,
- * so no work happens in a signal handler.
+ * so no work happens in a signal handler. During start-up a pending
+ * SIGTERM/SIGINT is looked for between two steps: it ends the start-up
+ * cleanly (exit 0) without ever serving.
  */
-#include "server/server.h"
+#include "server/runtime.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/errors.h"
@@ -42,121 +41,70 @@
 #include "security/tls.h"
 #include "storage/engine.h"
 
-struct runtime {
-    const struct amaters_cli *cli;
-    struct amaters_config cfg;
-    char pid_path[4096];
-    int pid_fd;
-    struct amaters_http *http;
-    struct amaters_engine *engine;
-    struct amaters_exec *exec;
-    struct amaters_rpc *rpc;
-    struct amaters_tls *tls;
-    grpc_server_credentials *creds;
-    struct amaters_gate *gate;
-    sigset_t sigs;
-    char grpc_addr[300], http_addr[300];
-    uint64_t started_ns;
-    uint64_t snapshot_due_ns; /* next metrics snapshot; main thread only */
-};
-
 static struct runtime *g_rt; /* for the second-signal thread only */
+
+__attribute__((format(printf, 1, 0)))
+static void report_failure(const char *fmt, va_list ap)
+{
+    char msg[2048];
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "amaters-server: %s\n", msg);
+    amaters_log(AMATERS_LOG_ERROR, "server", "start-up failed: %s", msg);
+}
+
+int amaters_srv_fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    report_failure(fmt, ap);
+    va_end(ap);
+    return -1;
+}
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
+
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    report_failure(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "amaters-server: %s\n", msg);
-    amaters_log(AMATERS_LOG_ERROR, "server", "start-up failed: %s", msg);
     return -1;
 }
 
-static int mkdir_p(const char *path)
+/* "SIGTERM", "SIGINT", else the description. */
+static const char *signal_name(int sig)
 {
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char saved = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = saved;
-    }
-    return 0;
+    return sig == SIGTERM ? "SIGTERM"
+           : sig == SIGINT ? "SIGINT"
+           : sig == SIGHUP ? "SIGHUP"
+                           : strsignal(sig);
 }
 
-static int check_data_dir(const char *dir)
+/* Takes a pending SIGTERM or SIGINT without waiting. Returns it, or 0. */
+static int take_stop_signal(void)
 {
-    char probe[4200];
-    if (mkdir_p(dir) != 0)
-        return fail("data directory %s cannot be created: %s", dir,
-                    strerror(errno));
-    snprintf(probe, sizeof probe, "%s/.amaters-write-probe", dir);
-    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0)
-        return fail("data directory %s is not writable: %s", dir,
-                    strerror(errno));
-    close(fd);
-    unlink(probe);
-    return 0;
+    static const struct timespec now = {0, 0};
+    sigset_t stop;
+    siginfo_t si;
+    int sig;
+
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sig = sigtimedwait(&stop, &si, &now);
+    return sig > 0 ? sig : 0;
 }
 
-static int check_supported(const struct amaters_config *cfg)
+static int check_supported(struct runtime *rt)
 {
     char why[512];
 
-    if (amaters_server_check_supported(cfg, why, sizeof why))
+    if (amaters_server_check_supported(&rt->cfg, why, sizeof why))
         return fail("%s", why);
     return 0;
-}
-
-static int take_pid_file(struct runtime *rt)
-{
-    long other = 0;
-    amaters_config_pid_path(&rt->cfg, rt->pid_path, sizeof rt->pid_path);
-    rt->pid_fd = open(rt->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (rt->pid_fd < 0)
-        return fail("PID file %s cannot be opened: %s", rt->pid_path,
-                    strerror(errno));
-    if (flock(rt->pid_fd, LOCK_EX | LOCK_NB) != 0) {
-        amaters_pidfile_read(rt->pid_path, &other, NULL, NULL, 0);
-        close(rt->pid_fd);
-        rt->pid_fd = -1;
-        return fail("another amaters-server (pid %ld) is running with PID "
-                    "file %s",
-                    other, rt->pid_path);
-    }
-    return 0;
-}
-
-static void write_pid_file(struct runtime *rt)
-{
-    char buf[800];
-    int n = snprintf(buf, sizeof buf, "%ld\ngrpc=%s\nhttp=%s\n",
-                     (long)getpid(), rt->grpc_addr, rt->http_addr);
-    if (ftruncate(rt->pid_fd, 0) != 0 ||
-        pwrite(rt->pid_fd, buf, (size_t)n, 0) != n)
-        amaters_log(AMATERS_LOG_WARN, "server", "cannot write PID file %s: %s",
-                    rt->pid_path, strerror(errno));
-    fsync(rt->pid_fd);
-}
-
-static void release_pid_file(struct runtime *rt)
-{
-    if (rt->pid_fd < 0)
-        return;
-    unlink(rt->pid_path);
-    close(rt->pid_fd);
-    rt->pid_fd = -1;
 }
 
 /* After check_data_dir: the default log file is in the data directory. */
@@ -179,96 +127,6 @@ static int init_logging(const struct amaters_config *cfg)
     return 0;
 }
 
-/* Write-path health of the engine (write stalls and what causes them). */
-static void collect_write_health(const struct amaters_engine_stats *st)
-{
-    static struct amaters_metric *stall, *stopped, *rate, *debt, *imm;
-    double now;
-
-    if (stall == NULL) {
-        stall = amaters_metrics_simple(
-            AMATERS_METRIC_COUNTER, "amaters_storage_write_stall_seconds_total",
-            "Time the storage engine slowed down or stopped writes (RocksDB "
-            "write stalls)");
-        stopped = amaters_metrics_simple(
-            AMATERS_METRIC_GAUGE, "amaters_storage_write_stopped",
-            "1 while the storage engine stops writes until compaction or "
-            "flushes catch up");
-        rate = amaters_metrics_simple(
-            AMATERS_METRIC_GAUGE, "amaters_storage_delayed_write_rate_bytes",
-            "Bytes per second writes are held to while slowed down; 0 when "
-            "not slowed");
-        debt = amaters_metrics_simple(
-            AMATERS_METRIC_GAUGE, "amaters_storage_pending_compaction_bytes",
-            "Estimated bytes compaction must rewrite to reach its targets");
-        imm = amaters_metrics_simple(
-            AMATERS_METRIC_GAUGE, "amaters_storage_immutable_memtables",
-            "Full memtables waiting to be flushed to disk");
-    }
-    now = (double)st->write_stall_us / 1e6;
-    if (stall && now > amaters_metric_value(stall))
-        amaters_counter_add(stall, now - amaters_metric_value(stall));
-    amaters_gauge_set(stopped, (double)st->write_stopped);
-    amaters_gauge_set(rate, (double)st->delayed_write_rate);
-    amaters_gauge_set(debt, (double)st->pending_compaction_bytes);
-    amaters_gauge_set(imm, (double)st->immutable_memtables);
-}
-
-/* Audit records dropped (queue full), when an audit log is open. */
-static void collect_audit(void)
-{
-    static struct amaters_metric *dropped;
-    size_t n_open = 0;
-    double now = (double)amaters_audit_dropped_all(&n_open);
-
-    if (n_open == 0)
-        return;
-    if (dropped == NULL)
-        dropped = amaters_metrics_simple(
-            AMATERS_METRIC_COUNTER, "amaters_audit_records_dropped_total",
-            "Audit records dropped because the audit queue was full (or "
-            "memory ran out)");
-    if (dropped && now > amaters_metric_value(dropped))
-        amaters_counter_add(dropped, now - amaters_metric_value(dropped));
-}
-
-static void collect_cb(void *arg)
-{
-    struct runtime *rt = arg;
-    static struct amaters_metric *keys, *bytes, *up;
-    struct amaters_engine_stats st;
-    if (keys == NULL) {
-        keys = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
-                                      "amaters_keys_stored",
-                                      "Keys stored in all collections");
-        bytes = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
-                                       "amaters_bytes_stored",
-                                       "Key and value bytes stored");
-        up = amaters_metrics_simple(AMATERS_METRIC_GAUGE,
-                                    "amaters_uptime_seconds",
-                                    "Seconds since the server started");
-    }
-    if (rt->exec && amaters_exec_engine_stats(rt->exec, &st) == 0) {
-        amaters_gauge_set(keys, (double)st.key_count);
-        amaters_gauge_set(bytes, (double)st.data_bytes);
-        collect_write_health(&st);
-    }
-    amaters_gauge_set(up, (double)(amaters_now_ns() - rt->started_ns) / 1e9);
-    collect_audit();
-}
-
-static void register_build_info(void)
-{
-    static const char *const labels[] = {"version", "protocol"};
-    const char *values[] = {amaters_server_version(), "0.2.0"};
-    struct amaters_metric_family *f = amaters_metrics_family(
-        AMATERS_METRIC_GAUGE, "amaters_build_info",
-        "Build information (always 1)", labels, 2, NULL, 0);
-    struct amaters_metric *m = f ? amaters_metric_child(f, values) : NULL;
-    if (m)
-        amaters_gauge_set(m, 1);
-}
-
 static int start_http(struct runtime *rt)
 {
     char err[512];
@@ -278,7 +136,9 @@ static int start_http(struct runtime *rt)
     }
     if (amaters_http_start(rt->cfg.metrics.bind_address, &rt->http, err,
                            sizeof err))
-        return fail("health/metrics HTTP: %s", err);
+        /* the HTTP module's own "http: " prefix adds nothing here */
+        return fail("health/metrics HTTP: %s",
+                    strncmp(err, "http: ", 6) == 0 ? err + 6 : err);
     char host[256];
     int port = 0;
     amaters_http_parse_address(rt->cfg.metrics.bind_address, host,
@@ -309,7 +169,8 @@ static int start_storage(struct runtime *rt)
                                  "opening");
     rc = ops->open(&eo, &rt->engine, err, sizeof err);
     /* a damaged database (not a FORMAT problem, which repair refuses) */
-    if (rc == AMATERS_ECORRUPT && strstr(err, "amaters-server repair") == NULL &&
+    if (rc == AMATERS_ECORRUPT &&
+        strstr(err, "amaters-server repair") == NULL &&
         strstr(err, "/FORMAT") == NULL)
         return fail("storage engine %s: %s. The data directory is damaged: "
                     "`amaters-server repair` rebuilds it (it keeps a copy of "
@@ -317,7 +178,7 @@ static int start_storage(struct runtime *rt)
     if (rc != 0)
         return fail("storage engine %s: %s", ops->name, err);
     char backups[4200];
-    snprintf(backups, sizeof backups, "%s/backups", rt->cfg.server.data_dir);
+    snprintf(backups, sizeof backups, "%s/backups", rt->data_dir);
     struct amaters_exec_options xo = {
         .max_key_bytes = (size_t)rt->cfg.limits.max_key_bytes,
         .max_value_bytes = (size_t)rt->cfg.limits.max_value_bytes,
@@ -371,7 +232,8 @@ static int start_security(struct runtime *rt)
             .ca_dir = c->auth.mtls.ca_certs_dir,
             .require_client_cert = c->network.require_client_cert,
             .crl_path = c->auth.mtls.crl_path,
-            .allowed_orgs = (const char *const *)c->auth.mtls.allowed_organizations,
+            .allowed_orgs =
+                (const char *const *)c->auth.mtls.allowed_organizations,
             .n_allowed_orgs = c->auth.mtls.allowed_organizations_count,
             .ignore_cn = !c->auth.mtls.verify_cn,
         };
@@ -406,6 +268,60 @@ static int start_security(struct runtime *rt)
     return 0;
 }
 
+/* Whether every address host (of "host:port", brackets allowed) resolves
+ * to is a loopback address. A name that does not resolve counts as
+ * loopback: gRPC's bind fails on it anyway. */
+static bool loopback_only(const char *bind_address)
+{
+    char host[256];
+    const char *colon = strrchr(bind_address, ':');
+    size_t n = colon ? (size_t)(colon - bind_address) : 0;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    bool loop = true;
+
+    if (n >= 2 && bind_address[0] == '[' && bind_address[n - 1] == ']') {
+        bind_address++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof host)
+        return n != 0; /* ":port": every interface */
+    memcpy(host, bind_address, n);
+    host[n] = '\0';
+    if (getaddrinfo(host, NULL, &hints, &res) != 0)
+        return true;
+    for (const struct addrinfo *ai = res; ai && loop; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            const struct sockaddr_in *a = (const void *)ai->ai_addr;
+            loop = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+        } else if (ai->ai_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const void *)ai->ai_addr;
+            loop = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+                   (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) &&
+                    a->sin6_addr.s6_addr[12] == 127);
+        }
+    }
+    freeaddrinfo(res);
+    return loop;
+}
+
+/* Warns when anyone who can reach the gRPC address can use it: not
+ * loopback only, no authentication, no required client certificate. */
+static void warn_if_exposed(const struct amaters_config *c)
+{
+    const char *a = c->server.bind_address;
+
+    if (c->auth.enabled ||
+        (c->network.tls_enabled && c->network.require_client_cert) ||
+        loopback_only(a))
+        return;
+    amaters_log(AMATERS_LOG_WARN, "server",
+                "gRPC on %s (not a loopback address) has %s off: anyone "
+                "who can reach %s can read and write all data (bind to "
+                "127.0.0.1, or turn on auth.enabled)",
+                a, c->network.tls_enabled ? "authentication"
+                                          : "TLS and authentication", a);
+}
+
 static int start_rpc(struct runtime *rt)
 {
     char err[512];
@@ -426,6 +342,7 @@ static int start_rpc(struct runtime *rt)
         .gate = rt->gate,
     };
     amaters_health_set_component("grpc", AMATERS_COMPONENT_DOWN, "starting");
+    warn_if_exposed(&rt->cfg);
     if (amaters_rpc_start(&o, rt->exec, &rt->rpc, err, sizeof err))
         return fail("%s", err);
     const char *colon = strrchr(rt->cfg.server.bind_address, ':');
@@ -444,139 +361,11 @@ static void *second_signal_main(void *arg)
     sigwait(sigs, &sig);
     amaters_log(AMATERS_LOG_WARN, "server",
                 "second signal (%s) during shutdown: exiting now",
-                strsignal(sig));
-    if (g_rt && g_rt->pid_fd >= 0)
+                signal_name(sig));
+    if (g_rt && g_rt->pid_fd >= 0 &&
+        !atomic_exchange(&g_rt->pid_removed, true))
         unlink(g_rt->pid_path);
     _exit(AMATERS_EXIT_ERROR);
-}
-
-/* How long SIGHUP waits for the audit writer to switch files: the main
- * thread also beats the liveness heartbeat and handles SIGTERM. */
-#define AUDIT_REOPEN_WAIT_MS 2000
-
-/* SIGHUP: reopens the audit log at its configured path, so that a file
- * moved aside by log rotation is replaced by a new one. */
-static void reopen_audit(const struct runtime *rt)
-{
-    char path[4200];
-    size_t n_open = 0;
-    int rc = amaters_audit_reopen_all(&n_open, AUDIT_REOPEN_WAIT_MS);
-
-    if (amaters_config_audit_path(&rt->cfg, path, sizeof path) == NULL)
-        snprintf(path, sizeof path, "(authz.audit_log_path)");
-    if (n_open == 0)
-        amaters_log(AMATERS_LOG_DEBUG, "server",
-                    "SIGHUP: no audit log to reopen");
-    else if (rc == 0)
-        amaters_log(AMATERS_LOG_INFO, "server",
-                    "SIGHUP: audit log %s reopened", path);
-    else if (rc == AMATERS_ETIMEOUT)
-        amaters_log(AMATERS_LOG_WARN, "server",
-                    "SIGHUP: audit log %s not reopened within %d ms (slow "
-                    "disk?); it will be when its writer gets to it",
-                    path, AUDIT_REOPEN_WAIT_MS);
-    else
-        amaters_log(AMATERS_LOG_WARN, "server",
-                    "SIGHUP: audit log %s cannot be reopened; records still "
-                    "go to the file that was open",
-                    path);
-}
-
-/* SIGHUP: reopens the audit log, then re-reads the configuration and
- * applies what can change while running (logging.level,
- * authz.default_role, authz.default_mode and the roles file); anything
- * else that changed is reported as needing a restart and nothing is
- * applied. */
-static void reload_config(struct runtime *rt)
-{
-    struct amaters_config fresh;
-    enum amaters_log_level lvl;
-    const char *changed[32];
-    char err[512];
-
-    reopen_audit(rt);
-    if (amaters_server_load_config(rt->cli, &fresh) != 0) {
-        amaters_log(AMATERS_LOG_WARN, "server",
-                    "SIGHUP: configuration not reloaded (invalid)");
-        goto out;
-    }
-    if (amaters_config_check_reload(&rt->cfg, &fresh, err, sizeof err)) {
-        amaters_log(AMATERS_LOG_WARN, "server",
-                    "SIGHUP: configuration not reloaded: %s", err);
-        goto out;
-    }
-    size_t n = amaters_config_diff_all(&rt->cfg, &fresh, changed, 32);
-    if (n > 32)
-        n = 32;
-    if (rt->gate &&
-        amaters_gate_reload(rt->gate, &fresh, changed, n, err, sizeof err)) {
-        amaters_log(AMATERS_LOG_WARN, "server",
-                    "SIGHUP: configuration not reloaded: %s", err);
-        goto out;
-    }
-    if (amaters_log_parse_level(fresh.logging.level, &lvl) == 0)
-        amaters_log_set_level(lvl);
-    for (size_t i = 0; i < n; i++)
-        amaters_log(AMATERS_LOG_INFO, "server", "SIGHUP: %s reloaded",
-                    changed[i]);
-    if (n == 0)
-        amaters_log(AMATERS_LOG_INFO, "server",
-                    "SIGHUP: configuration unchanged");
-    /* Keep the applied values so the next reload compares against them
-     * (the reloadable keys are not referenced by running components). */
-    struct amaters_config tmp = rt->cfg;
-    rt->cfg = fresh;
-    fresh = tmp;
-out:
-    amaters_config_free(&fresh);
-}
-
-/* metrics.export_interval_secs: one INFO line of key figures. */
-static void log_snapshot(const struct runtime *rt)
-{
-    struct amaters_engine_stats st;
-    char audit[64] = "";
-    size_t n_audit = 0;
-    uint64_t dropped = amaters_audit_dropped_all(&n_audit);
-
-    if (rt->exec == NULL || amaters_exec_engine_stats(rt->exec, &st) != 0)
-        memset(&st, 0, sizeof st);
-    if (n_audit > 0)
-        snprintf(audit, sizeof audit, " audit_records_dropped=%llu",
-                 (unsigned long long)dropped);
-    amaters_log(AMATERS_LOG_INFO, "server",
-                "metrics snapshot: uptime_secs=%llu keys_stored=%llu "
-                "bytes_stored=%llu grpc_calls=%.0f grpc_errors=%.0f%s",
-                (unsigned long long)((amaters_now_ns() - rt->started_ns) /
-                                     1000000000u),
-                (unsigned long long)st.key_count,
-                (unsigned long long)st.data_bytes,
-                amaters_metrics_sum("amaters_grpc_requests_total", NULL,
-                                    NULL),
-                amaters_metrics_sum("amaters_grpc_requests_total",
-                                    "outcome", "ok"),
-                audit);
-}
-
-/* Logs a snapshot when one is due (checked on every tick of serve). */
-static void snapshot_tick(struct runtime *rt)
-{
-    uint64_t period =
-        (uint64_t)rt->cfg.metrics.export_interval_secs * 1000000000u;
-    uint64_t now = amaters_now_ns();
-
-    if (!rt->cfg.metrics.enabled)
-        return;
-    if (rt->snapshot_due_ns == 0) {
-        rt->snapshot_due_ns = now + period;
-        return;
-    }
-    if (now < rt->snapshot_due_ns)
-        return;
-    log_snapshot(rt);
-    rt->snapshot_due_ns += period;
-    if (rt->snapshot_due_ns <= now)
-        rt->snapshot_due_ns = now + period;
 }
 
 /* Serves until SIGTERM or SIGINT; returns the signal. */
@@ -586,12 +375,12 @@ static int serve(struct runtime *rt)
     for (;;) {
         siginfo_t si;
         amaters_health_heartbeat();
-        snapshot_tick(rt);
+        amaters_srv_snapshot_tick(rt);
         int sig = sigtimedwait(&rt->sigs, &si, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             return sig;
         if (sig == SIGHUP)
-            reload_config(rt);
+            amaters_srv_reload(rt);
     }
 }
 
@@ -632,7 +421,12 @@ static void shutdown_all(struct runtime *rt, int sig)
     amaters_log(AMATERS_LOG_INFO, "server",
                 "%s: shutting down (draining in-flight calls for up to %lld "
                 "s)",
-                strsignal(sig), (long long)rt->cfg.server.shutdown_timeout_secs);
+                signal_name(sig),
+                (long long)rt->cfg.server.shutdown_timeout_secs);
+    /* A SIGTERM or SIGINT that came with this one (or during start-up)
+     * is not a second signal: only one sent from now on is. */
+    while (take_stop_signal() != 0)
+        ;
     sigemptyset(&second);
     sigaddset(&second, SIGTERM);
     sigaddset(&second, SIGINT);
@@ -667,13 +461,31 @@ static void shutdown_all(struct runtime *rt, int sig)
                 (unsigned long long)((amaters_now_ns() - t0) / 1000000));
 }
 
+/* The start-up was interrupted by a SIGTERM or SIGINT: nothing served;
+ * what was opened is flushed here and closed by teardown. */
+static void abort_startup(struct runtime *rt)
+{
+    amaters_health_set_phase(AMATERS_PHASE_SHUTTING_DOWN);
+    amaters_log(AMATERS_LOG_INFO, "server",
+                "start-up interrupted by %s: stopping without serving",
+                signal_name(rt->interrupted));
+    if (rt->rpc) { /* bound in the last step, never ready */
+        amaters_rpc_stop(rt->rpc, 0);
+        rt->rpc = NULL;
+        amaters_health_set_component("grpc", AMATERS_COMPONENT_DOWN,
+                                     "stopped");
+    }
+    if (rt->engine && rt->engine->ops->flush(rt->engine))
+        amaters_log(AMATERS_LOG_ERROR, "server", "storage flush failed");
+}
+
 static void teardown(struct runtime *rt)
 {
     if (rt->rpc)
         amaters_rpc_stop(rt->rpc, 0);
     /* before the executor and the engine go: a /metrics scrape reads them
-     * through collect_cb (removal waits for a scrape in progress) */
-    amaters_metrics_remove_collector(collect_cb, rt);
+     * through the collector (removal waits for a scrape in progress) */
+    amaters_metrics_remove_collector(amaters_srv_collect_cb, rt);
     amaters_gate_free(rt->gate);
     if (rt->creds)
         grpc_server_credentials_release(rt->creds);
@@ -682,42 +494,120 @@ static void teardown(struct runtime *rt)
     amaters_engine_close(rt->engine);
     amaters_health_set_phase(AMATERS_PHASE_STOPPED);
     amaters_http_stop(rt->http);
-    release_pid_file(rt);
+    amaters_srv_release_pid_file(rt);
     amaters_config_free(&rt->cfg);
     amaters_log_shutdown();
+    amaters_srv_unlock_data_dir(rt);
 }
 
-static int start_everything(struct runtime *rt)
+/* Writes the absolute form of path (whose directory exists) into buf;
+ * path itself when that fails. */
+static void absolute(const char *path, char *buf, size_t len)
 {
-    if (check_supported(&rt->cfg) ||
-        check_data_dir(rt->cfg.server.data_dir) || init_logging(&rt->cfg) ||
-        take_pid_file(rt))
-        return -1;
+    char dir[4096], real[4096];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+             slash ? path : ".");
+    if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    if (realpath(dir, real) == NULL)
+        snprintf(buf, len, "%s", path);
+    else
+        snprintf(buf, len, "%s%s%s", real, strcmp(real, "/") ? "/" : "",
+                 base);
+}
+
+/* Logs where the configuration, the data and the PID file are. */
+static int log_starting(struct runtime *rt)
+{
+    char conf[4096], pid[4200];
+    const char *c = rt->cli->config_path;
+
+    if (c)
+        absolute(c, conf, sizeof conf);
+    amaters_config_pid_path(&rt->cfg, rt->pid_path, sizeof rt->pid_path);
+    absolute(rt->pid_path, pid, sizeof pid);
+    amaters_log(AMATERS_LOG_INFO, "server",
+                "amaters-server %s starting: configuration %s, data "
+                "directory %s, PID file %s",
+                amaters_server_version(), c ? conf : "built-in defaults",
+                rt->data_dir, pid);
+    return 0;
+}
+
+static int begin_health(struct runtime *rt)
+{
+    (void)rt;
     amaters_health_set_version(amaters_server_version());
     amaters_health_set_phase(AMATERS_PHASE_STARTING);
-    register_build_info();
-    if (start_http(rt) || start_security(rt) || start_storage(rt))
+    amaters_srv_register_build_info();
+    return 0;
+}
+
+static int start_http_step(struct runtime *rt)
+{
+    if (start_http(rt))
+        return -1;
+    amaters_srv_write_pid_file(rt); /* status can ask /health now */
+    return 0;
+}
+
+static int start_storage_step(struct runtime *rt)
+{
+    if (start_storage(rt))
         return -1;
     /* after start_storage: the HTTP thread reads rt->exec through it */
-    amaters_metrics_add_collector(collect_cb, rt);
-    if (start_rpc(rt))
-        return -1;
-    write_pid_file(rt);
+    amaters_metrics_add_collector(amaters_srv_collect_cb, rt);
+    return 0;
+}
+
+static int init_logging_step(struct runtime *rt)
+{
+    return init_logging(&rt->cfg);
+}
+
+/* The start-up, in order. Between two steps a pending SIGTERM or SIGINT
+ * ends it (signals are blocked: one that comes during a step waits for
+ * the step to finish). */
+static int (*const start_steps[])(struct runtime *) = {
+    check_supported,          amaters_srv_prepare_data_dir,
+    amaters_srv_lock_data_dir, init_logging_step,
+    log_starting,             amaters_srv_take_pid_file,
+    begin_health,             start_http_step,
+    start_security,           start_storage_step,
+    start_rpc,
+};
+
+/* Returns 0 when serving, -1 on a start-up error, 1 when a signal
+ * interrupted the start-up (rt->interrupted). */
+static int start_everything(struct runtime *rt)
+{
+    for (size_t i = 0; i < sizeof start_steps / sizeof start_steps[0]; i++) {
+        if (start_steps[i](rt))
+            return -1;
+        rt->interrupted = take_stop_signal();
+        if (rt->interrupted)
+            return 1;
+    }
+    amaters_srv_write_pid_file(rt);
     amaters_health_set_phase(AMATERS_PHASE_SERVING);
     amaters_log(AMATERS_LOG_INFO, "server",
                 "amaters-server %s serving gRPC on %s, health/metrics on %s, "
                 "engine %s, data in %s",
                 amaters_server_version(), rt->grpc_addr, rt->http_addr,
-                rt->cfg.storage.engine, rt->cfg.server.data_dir);
+                rt->cfg.storage.engine, rt->data_dir);
     return 0;
 }
 
 int amaters_cmd_start(const struct amaters_cli *cli)
 {
-    struct runtime rt = {.cli = cli, .pid_fd = -1,
+    struct runtime rt = {.cli = cli, .pid_fd = -1, .lock_fd = -1,
                          .started_ns = amaters_now_ns()};
     int rc;
 
+    atomic_init(&rt.pid_removed, false);
     if (amaters_server_load_config(cli, &rt.cfg)) {
         amaters_config_free(&rt.cfg);
         return AMATERS_EXIT_ERROR;
@@ -739,8 +629,10 @@ int amaters_cmd_start(const struct amaters_cli *cli)
     rc = start_everything(&rt);
     if (rc == 0)
         shutdown_all(&rt, serve(&rt));
+    else if (rc > 0)
+        abort_startup(&rt);
     teardown(&rt);
     amaters_rpc_global_shutdown();
     g_rt = NULL;
-    return rc ? AMATERS_EXIT_ERROR : AMATERS_EXIT_OK;
+    return rc < 0 ? AMATERS_EXIT_ERROR : AMATERS_EXIT_OK;
 }

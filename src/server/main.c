@@ -79,10 +79,13 @@ static const struct {
      "exit\n"},
     {"stop",
      "Usage: amaters-server [OPTIONS] stop [--force] [--timeout S]\n\n"
-     "Signals the server named by the PID file (server.pid_file) and waits "
-     "for it\nto exit.\n\n"
+     "Signals the server that holds the lock of the PID file "
+     "(server.pid_file)\nand waits for it to exit. A PID file nobody holds "
+     "the lock of is stale:\nnothing is signalled. Exit 0 when stopped, 1 "
+     "otherwise.\n\n"
      "  --force        SIGKILL instead of a graceful SIGTERM\n"
-     "  --timeout S    seconds to wait for the process to exit (default: "
+     "  --timeout S    seconds to wait for the process to exit, a decimal "
+     "number\n                 from 0 to 86400 (default: "
      "server.shutdown_timeout_secs + 5)\n"},
     {"status",
      "Usage: amaters-server [OPTIONS] status [--format human|json]\n\n"
@@ -107,8 +110,10 @@ static const struct {
     {"validate-config",
      "Usage: amaters-server [OPTIONS] validate-config [--show]\n\n"
      "Loads the configuration (file, environment, options), checks every "
-     "key, and\nexits 0 when valid. --show prints the effective "
-     "configuration (secrets\nredacted).\n"},
+     "key, and\nexits 0 when valid. It does not load the certificates, "
+     "keys, roles or API\nkey files (start does): it warns about those that "
+     "do not exist or cannot\nbe read. --show prints the effective "
+     "configuration (secrets redacted).\n"},
 };
 
 const char *amaters_server_version(void)
@@ -176,11 +181,11 @@ static int cmd_validate(const struct amaters_cli *cli)
     char why[512];
     int rc = amaters_server_load_config(cli, &cfg);
     if (rc == 0 && amaters_server_check_supported(&cfg, why, sizeof why)) {
-        fprintf(stderr, "amaters-server: configuration error: %s%s%s\n",
-                cli->config_path ? cli->config_path : "",
-                cli->config_path ? ": " : "", why);
+        fprintf(stderr, "amaters-server: configuration error: %s\n", why);
         rc = -1;
     }
+    if (rc == 0)
+        amaters_server_check_files(&cfg, stderr);
     if (rc == 0) {
         if (cli->show) {
             amaters_config_dump_toml(&cfg, stdout);
@@ -249,9 +254,29 @@ static int option_allowed(int id, const char *cmd)
     }
 }
 
+/* stop --timeout: a plain decimal number of seconds ("5", "0.5"), 0 to
+ * 86400; not a sign, exponent, hex, "inf" or "nan" (strtod takes all of
+ * those). Returns 0 with *secs set, or -1. */
+static int parse_timeout(const char *arg, double *secs)
+{
+    size_t int_digits = strspn(arg, "0123456789");
+    const char *p = arg + int_digits;
+    char *end;
+
+    if (*p == '.') {
+        size_t frac = strspn(p + 1, "0123456789");
+        if (frac == 0)
+            return -1;
+        p += 1 + frac;
+    }
+    if (int_digits == 0 || *p != '\0' || int_digits > 6)
+        return -1;
+    *secs = strtod(arg, &end);
+    return *secs >= 0 && *secs <= 86400 ? 0 : -1;
+}
+
 static int set_option(struct amaters_cli *cli, int id, const char *arg)
 {
-    char *end;
     switch (id) {
     case 'c':
         cli->config_path = arg;
@@ -275,10 +300,9 @@ static int set_option(struct amaters_cli *cli, int id, const char *arg)
         cli->force = true;
         break;
     case OPT_TIMEOUT:
-        cli->timeout_secs = strtod(arg, &end);
-        if (*arg == '\0' || *end || cli->timeout_secs < 0 ||
-            cli->timeout_secs > 86400)
-            return usage_error("--timeout takes seconds (0..86400), not '%s'",
+        if (parse_timeout(arg, &cli->timeout_secs) != 0)
+            return usage_error("--timeout takes a number of seconds from 0 "
+                               "to 86400 (e.g. 30 or 2.5), not '%s'",
                                arg);
         break;
     case OPT_FORMAT:
@@ -316,56 +340,103 @@ static int known_command(const char *s)
     return 0;
 }
 
+/* An option as given, for messages: "--timeout", "-c". */
 struct parsed_opt {
     int id;
     const char *arg;
-    const char *text;
+    int longindex; /* into long_opts, or -1 for a short option */
 };
+
+static void opt_name(const struct parsed_opt *o, char *buf, size_t len)
+{
+    if (o->longindex >= 0)
+        snprintf(buf, len, "--%s", long_opts[o->longindex].name);
+    else
+        snprintf(buf, len, "-%c", o->id);
+}
+
+/* A word that is not an option: the command, or an error (no command
+ * takes arguments). */
+static int positional(struct amaters_cli *cli, const char *arg)
+{
+    if (cli->command)
+        return usage_error("unexpected argument '%s' (the %s command takes "
+                           "no arguments)",
+                           arg, cli->command);
+    if (!known_command(arg))
+        return usage_error("unknown command '%s' (expected start, stop, "
+                           "status, version, validate-config or repair)",
+                           arg);
+    cli->command = arg;
+    return 0;
+}
+
+/* 1 when opts[i] takes a value and an earlier option set the same
+ * thing (the last one would silently win). */
+static int repeated(const struct parsed_opt *opts, size_t i)
+{
+    if (opts[i].arg == NULL)
+        return 0;
+    for (size_t j = 0; j < i; j++)
+        if (opts[j].id == opts[i].id)
+            return 1;
+    return 0;
+}
+
+/* Checks each option against the command and applies it. */
+static int apply_options(struct amaters_cli *cli,
+                         const struct parsed_opt *opts, size_t nopts)
+{
+    char name[64];
+    int rc = 0;
+
+    for (size_t i = 0; i < nopts && rc == 0; i++) {
+        opt_name(&opts[i], name, sizeof name);
+        if (repeated(opts, i))
+            rc = usage_error("option '%s' given twice: give it once", name);
+        else if (opts[i].id == 'c' && opts[i].arg[0] == '\0')
+            rc = usage_error("--config needs a file name ('%s' was given "
+                             "an empty one)", name);
+        else if (cli->command && !option_allowed(opts[i].id, cli->command))
+            rc = usage_error("option '%s' does not apply to the %s command",
+                             name, cli->command);
+        else if (!cli->command && !option_allowed(opts[i].id, ""))
+            rc = usage_error("option '%s' needs a command", name);
+        else
+            rc = set_option(cli, opts[i].id, opts[i].arg);
+    }
+    return rc;
+}
 
 static int parse(int argc, char **argv, struct amaters_cli *cli, bool *help)
 {
     struct parsed_opt *opts = amaters_calloc((size_t)argc + 1, sizeof *opts);
     size_t nopts = 0;
-    int c, rc = 0;
+    int c, rc = 0, longindex = -1;
 
     if (opts == NULL)
         return AMATERS_EXIT_ERROR;
     opterr = 0;
     /* '+' would stop at the command; '-' returns it as argument 1. */
-    while ((c = getopt_long(argc, argv, "-c:b:d:hV", long_opts, NULL)) != -1) {
+    while (rc == 0 && (c = getopt_long(argc, argv, "-c:b:d:hV", long_opts,
+                                       &longindex)) != -1) {
         if (c == 1) {
-            if (cli->command) {
-                rc = usage_error("unexpected argument '%s'", optarg);
-                goto out;
-            }
-            if (!known_command(optarg)) {
-                rc = usage_error("unknown command '%s' (expected start, stop, "
-                                 "status, version, validate-config or "
-                                 "repair)",
-                                 optarg);
-                goto out;
-            }
-            cli->command = optarg;
+            rc = positional(cli, optarg);
         } else if (c == 'h') {
             *help = true;
         } else if (c == '?' || c == ':') {
             rc = usage_error("invalid or incomplete option '%s'",
                              argv[optind - 1]);
-            goto out;
         } else {
-            opts[nopts++] = (struct parsed_opt){c, optarg, argv[optind - 1]};
+            opts[nopts++] = (struct parsed_opt){c, optarg, longindex};
         }
+        longindex = -1;
     }
-    for (size_t i = 0; i < nopts && rc == 0; i++) {
-        if (cli->command && !option_allowed(opts[i].id, cli->command))
-            rc = usage_error("option '%s' does not apply to this command",
-                             opts[i].text);
-        else if (!cli->command && !option_allowed(opts[i].id, ""))
-            rc = usage_error("option '%s' needs a command", opts[i].text);
-        else
-            rc = set_option(cli, opts[i].id, opts[i].arg);
-    }
-out:
+    /* after "--": operands only */
+    for (int i = optind; rc == 0 && i < argc; i++)
+        rc = positional(cli, argv[i]);
+    if (rc == 0)
+        rc = apply_options(cli, opts, nopts);
     amaters_free(opts);
     return rc;
 }
@@ -384,6 +455,9 @@ int main(int argc, char **argv)
         return cli.command ? print_command_help(cli.command)
                            : print_command_help("");
     if (cli.command == NULL) {
+        fputs("amaters-server: no command given (expected start, stop, "
+              "status, version, validate-config or repair)\n\n",
+              stderr);
         fputs(usage_text, stderr);
         return AMATERS_EXIT_USAGE;
     }

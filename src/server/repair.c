@@ -2,8 +2,8 @@
  * repair.c - `amaters-server repair`: rebuilds a damaged lsm data
  * directory offline.
  *
- * Steps: refuse unless storage.engine is "lsm"; take the PID file lock
- * (no server may run on the directory); copy <data_dir>/lsm and the WAL
+ * Steps: refuse unless storage.engine is "lsm"; take the data directory
+ * lock (no server may run on the directory); copy <data_dir>/lsm and the WAL
  * directory to <data_dir>/repair-backup-<UTC time>/ (unless --no-backup)
  * so that nothing RocksDB's repair discards is lost for good; run the
  * engine's repair (storage/engine_rocks.h); report the keys and bytes
@@ -18,7 +18,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,25 +112,36 @@ static int copy_tree(const char *src, const char *dst, uint64_t *bytes,
     return e;
 }
 
-/* Takes the PID file lock like `start` does; *fd holds it. */
-static int lock_data_dir(const struct amaters_config *cfg, int *fd,
-                         char *path, size_t len)
+/* Takes the data directory lock like `start` does (no server may run
+ * on the directory, whatever its PID file); *fd holds it. */
+static int lock_data_dir(const struct amaters_config *cfg, int *fd)
 {
+    const char *dir = cfg->server.data_dir;
+    char path[PATH_LEN];
+    struct stat st;
     long pid = 0;
+    int rc;
 
-    amaters_config_pid_path(cfg, path, len);
-    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (*fd < 0)
-        return fail("PID file %s cannot be opened: %s", path,
+    if (stat(dir, &st) != 0 && errno == ENOENT)
+        return fail("data directory %s does not exist: nothing to repair",
+                    dir);
+    if (stat(dir, &st) != 0)
+        return fail("data directory %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return fail("data directory %s is not a directory", dir);
+    if (amaters_datadir_lock_path(dir, path, sizeof path) == NULL)
+        return fail("data directory %s: path too long", dir);
+    rc = amaters_lock_take(path, fd, &pid);
+    if (rc == AMATERS_EBUSY && pid > 0)
+        return fail("data directory %s is in use: an amaters-server (pid "
+                    "%ld) is running on it; stop it first", dir, pid);
+    if (rc == AMATERS_EBUSY)
+        return fail("data directory %s is in use: an amaters-server is "
+                    "running on it (its lock file %s is held); stop it "
+                    "first", dir, path);
+    if (rc != 0)
+        return fail("data directory lock %s cannot be taken: %s", path,
                     strerror(errno));
-    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-        amaters_pidfile_read(path, &pid, NULL, NULL, 0);
-        close(*fd);
-        *fd = -1;
-        return fail("an amaters-server (pid %ld) is running on this data "
-                    "directory (PID file %s); stop it first",
-                    pid, path);
-    }
     return 0;
 }
 
@@ -173,7 +183,7 @@ int amaters_cmd_repair(const struct amaters_cli *cli)
     struct amaters_config cfg;
     struct amaters_engine_options eo;
     struct amaters_lsm_repair_report rep;
-    char wal_dir[PATH_LEN], pid_path[PATH_LEN], lost[PATH_LEN];
+    char wal_dir[PATH_LEN], lost[PATH_LEN];
     char err[1024] = "";
     struct stat st;
     int fd = -1, rc;
@@ -184,7 +194,7 @@ int amaters_cmd_repair(const struct amaters_cli *cli)
                   "database on disk to repair",
                   cfg.storage.engine);
     if (rc == 0)
-        rc = lock_data_dir(&cfg, &fd, pid_path, sizeof pid_path);
+        rc = lock_data_dir(&cfg, &fd);
     if (rc == 0) {
         amaters_server_engine_options(&cfg, &eo, wal_dir, sizeof wal_dir);
         snprintf(lost, sizeof lost, "%s/lsm", cfg.server.data_dir);
@@ -210,10 +220,8 @@ int amaters_cmd_repair(const struct amaters_cli *cli)
         printf("start the server and run the VERIFY admin command to check "
                "every value\n");
     }
-    if (fd >= 0) {
-        unlink(pid_path);
-        close(fd);
-    }
+    if (fd >= 0)
+        close(fd); /* the lock file stays: removing it would race */
     amaters_config_free(&cfg);
     return rc;
 }

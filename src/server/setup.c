@@ -1,14 +1,18 @@
 /*
- * setup.c - assembles the effective configuration for every command, and
- * the PID file reader shared by stop and status.
+ * setup.c - assembles the effective configuration for every command, the
+ * checks of what this build cannot honour, the storage engine options,
+ * and validate-config's look at the files `start` will load.
  */
 #include "server/server.h"
 
 #include "storage/engine.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -37,19 +41,29 @@ int amaters_server_load_config(const struct amaters_cli *cli,
                                struct amaters_config *cfg)
 {
     char err[1024] = "";
-    int rc = 0;
+    int rc = amaters_server_build_config(cli, cfg, err, sizeof err);
 
-    amaters_config_init_defaults(cfg);
-    if (cli->config_path)
-        rc = amaters_config_load_file(cfg, cli->config_path, err, sizeof err);
-    if (rc == 0)
-        rc = amaters_config_apply_env(cfg, environ, err, sizeof err);
-    if (rc == 0)
-        rc = amaters_server_apply_flags(cli, cfg, err, sizeof err);
-    if (rc == 0)
-        rc = amaters_config_validate(cfg, err, sizeof err);
     if (rc)
         fprintf(stderr, "amaters-server: configuration error: %s\n", err);
+    return rc;
+}
+
+int amaters_server_build_config(const struct amaters_cli *cli,
+                                struct amaters_config *cfg, char *err,
+                                size_t errlen)
+{
+    int rc = 0;
+
+    err[0] = '\0';
+    amaters_config_init_defaults(cfg);
+    if (cli->config_path)
+        rc = amaters_config_load_file(cfg, cli->config_path, err, errlen);
+    if (rc == 0)
+        rc = amaters_config_apply_env(cfg, environ, err, errlen);
+    if (rc == 0)
+        rc = amaters_server_apply_flags(cli, cfg, err, errlen);
+    if (rc == 0)
+        rc = amaters_config_validate(cfg, err, errlen);
     return rc;
 }
 
@@ -58,19 +72,24 @@ int amaters_server_check_supported(const struct amaters_config *cfg,
 {
     if ((amaters_config_auth_methods(cfg) & AMATERS_AUTH_METHOD_MTLS) &&
         !cfg->network.tls_enabled) {
-        snprintf(why, len, "auth.methods includes \"mtls\" but "
-                 "network.tls_enabled = false: client certificates need "
-                 "TLS");
+        snprintf(why, len, "auth.methods includes \"mtls\" (from %s) but "
+                 "network.tls_enabled = false (from %s): client "
+                 "certificates need TLS",
+                 amaters_config_origin(cfg, "auth.methods"),
+                 amaters_config_origin(cfg, "network.tls_enabled"));
         return -1;
     }
     if (cfg->cluster.enabled) {
-        snprintf(why, len, "cluster.enabled = true, but clustering is not "
-                 "available in this build yet. Set cluster.enabled = false");
+        snprintf(why, len, "cluster.enabled = true (from %s), but "
+                 "clustering is not available in this build yet. Set "
+                 "cluster.enabled = false",
+                 amaters_config_origin(cfg, "cluster.enabled"));
         return -1;
     }
     if (amaters_engine_find(cfg->storage.engine) == NULL) {
-        snprintf(why, len, "storage.engine = \"%s\" is not available in "
-                 "this build", cfg->storage.engine);
+        snprintf(why, len, "storage.engine = \"%s\" (from %s) is not "
+                 "available in this build", cfg->storage.engine,
+                 amaters_config_origin(cfg, "storage.engine"));
         return -1;
     }
     return 0;
@@ -111,27 +130,54 @@ void amaters_server_engine_options(const struct amaters_config *cfg,
                             : (size_t)-1;
 }
 
-int amaters_pidfile_read(const char *path, long *pid, char *grpc, char *http,
-                         size_t len)
+/* One file validate-config looks at: its key, path and kind. */
+struct file_check {
+    const char *key;
+    const char *path;
+    bool dir;
+    bool used;
+};
+
+int amaters_server_check_files(const struct amaters_config *cfg, FILE *out)
 {
-    char line[512];
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    *pid = 0;
-    if (grpc)
-        grpc[0] = '\0';
-    if (http)
-        http[0] = '\0';
-    if (fgets(line, sizeof line, f))
-        *pid = strtol(line, NULL, 10);
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (grpc && strncmp(line, "grpc=", 5) == 0)
-            snprintf(grpc, len, "%s", line + 5);
-        else if (http && strncmp(line, "http=", 5) == 0)
-            snprintf(http, len, "%s", line + 5);
+    const struct amaters_config_network *n = &cfg->network;
+    const struct amaters_config_auth *a = &cfg->auth;
+    bool tls = n->tls_enabled;
+    unsigned methods = amaters_config_auth_methods(cfg);
+    const struct file_check files[] = {
+        {"network.tls_cert", n->tls_cert, false, tls},
+        {"network.tls_key", n->tls_key, false, tls},
+        {"network.tls_ca", n->tls_ca, false, tls},
+        {"auth.mtls.ca_certs_dir", a->mtls.ca_certs_dir, true, tls},
+        {"auth.mtls.crl_path", a->mtls.crl_path, false, tls},
+        {"auth.jwt.public_key_path", a->jwt.public_key_path, false,
+         a->enabled && (methods & AMATERS_AUTH_METHOD_JWT) &&
+             a->jwt.algorithm_id > AMATERS_JWT_HS512},
+        {"auth.api_key.keys_file", a->api_key.keys_file, false,
+         a->enabled && (methods & AMATERS_AUTH_METHOD_API_KEY)},
+        {"authz.roles_file", cfg->authz.roles_file, false,
+         cfg->authz.enabled},
+    };
+    int warned = 0;
+
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        const struct file_check *f = &files[i];
+        struct stat st;
+        const char *why = NULL;
+
+        if (!f->used || f->path == NULL || f->path[0] == '\0')
+            continue;
+        if (stat(f->path, &st) != 0 || access(f->path, R_OK) != 0)
+            why = strerror(errno);
+        else if (f->dir && !S_ISDIR(st.st_mode))
+            why = "not a directory";
+        else if (!f->dir && S_ISDIR(st.st_mode))
+            why = "is a directory";
+        if (why == NULL)
+            continue;
+        fprintf(out, "amaters-server: warning: %s = \"%s\": %s (start "
+                "will refuse it)\n", f->key, f->path, why);
+        warned++;
     }
-    fclose(f);
-    return *pid > 0 ? 0 : -1;
+    return warned;
 }
