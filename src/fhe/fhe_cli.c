@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -271,15 +272,38 @@ static void keygen_notes(const struct key_file f[2], int seeded)
 /* Writes the new pair next to the old one (f[0] client, f[1] server),
  * then installs it: both files are complete and synced before either
  * replaces anything. */
+/* Takes an exclusive lock on directory dir for the whole keygen (*fd
+ * holds it; closing releases it): two keygens into one directory would
+ * otherwise swap each other's temp files and install a mismatched pair. */
+static int lock_key_dir(const char *dir, int *fd)
+{
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0)
+        return cli_fail(AMATERS_EIO, "cannot open %s: %s", dir,
+                        strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno == EWOULDBLOCK)
+        return cli_fail(AMATERS_EBUSY, "%s: another amaters-fhe keygen is "
+                        "writing keys into this directory; wait for it or "
+                        "use another --out", dir);
+    return cli_fail(AMATERS_EIO, "cannot lock %s: %s", dir, strerror(errno));
+}
+
 static int keygen(const struct cli_args *a, const uint8_t *sp,
                   struct key_file f[2])
 {
     uint8_t id[16], *sbuf = NULL, *cbuf = NULL;
     size_t slen = 0, clen = 0;
-    int rc = check_existing(f, a->force);
+    int dir_fd = -1;
+    int rc = check_existing(f, a->force);   /* early: before any mkdir */
 
     if (rc == 0)
         rc = cli_make_dirs(a->out);
+    if (rc == 0)
+        rc = lock_key_dir(a->out, &dir_fd);
+    if (rc == 0)                       /* again, now that we hold the lock */
+        rc = check_existing(f, a->force);
     if (rc == 0)
         rc = make_keys(sp, id, &sbuf, &slen, &cbuf, &clen);
     if (rc == 0)
@@ -300,6 +324,8 @@ static int keygen(const struct cli_args *a, const uint8_t *sp,
     amaters_free(sbuf);
     if (cbuf != NULL)
         amaters_free_secret(cbuf, clen);
+    if (dir_fd >= 0)
+        close(dir_fd);
     return rc;
 }
 

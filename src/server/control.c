@@ -86,8 +86,10 @@ static enum pid_state read_pid_state(const char *path,
     }
     /* the kernel's word: the file may still name a crashed server for
      * the instant between a new server's lock and its write */
-    if (pf->holder > 0)
-        pf->pid = pf->holder;
+    /* 0: the holder is in a PID namespace we cannot see (another
+     * container on the same volume); the file's PID is of that namespace
+     * and must not be signalled from here */
+    pf->pid = pf->holder > 0 ? pf->holder : 0;
     return PID_RUNNING;
 }
 
@@ -128,6 +130,13 @@ int amaters_cmd_stop(const struct amaters_cli *cli)
     }
     if (state != PID_RUNNING) {
         fprintf(stderr, "amaters-server: no running server (%s)\n", why);
+        goto out;
+    }
+    if (pf.pid <= 0) {
+        fprintf(stderr, "amaters-server: PID file %s is locked by a process "
+                "this PID namespace cannot see (a server in another "
+                "container?): nothing signalled; stop it where it runs\n",
+                path);
         goto out;
     }
     double timeout = cli->timeout_secs >= 0

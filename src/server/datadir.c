@@ -145,10 +145,14 @@ int amaters_srv_take_pid_file(struct runtime *rt)
                                 "lock file; choose another path",
                                 rt->pid_path);
     rc = amaters_lock_take(rt->pid_path, &rt->pid_fd, &other);
-    if (rc == AMATERS_EBUSY)
+    if (rc == AMATERS_EBUSY && other > 0)
         return amaters_srv_fail("another amaters-server (pid %ld) is running "
                                 "with PID file %s",
                                 other, rt->pid_path);
+    if (rc == AMATERS_EBUSY)
+        return amaters_srv_fail("another amaters-server is running with PID "
+                                "file %s (its pid is not visible from here)",
+                                rt->pid_path);
     if (rc != 0)
         return amaters_srv_fail("PID file %s cannot be opened: %s",
                                 rt->pid_path, strerror(errno));
@@ -178,9 +182,15 @@ void amaters_srv_write_pid_file(struct runtime *rt)
 
 void amaters_srv_release_pid_file(struct runtime *rt)
 {
+    struct stat at_path, ours;
+
     if (rt->pid_fd < 0 || atomic_exchange(&rt->pid_removed, true))
         return;
-    unlink(rt->pid_path);
+    /* only our own file: if it was deleted and another server made a new
+     * one at the same path, that one is not ours to remove */
+    if (stat(rt->pid_path, &at_path) == 0 && fstat(rt->pid_fd, &ours) == 0 &&
+        at_path.st_dev == ours.st_dev && at_path.st_ino == ours.st_ino)
+        unlink(rt->pid_path);
     /* The descriptor, and with it the lock, stays until the process
      * exits: stop and status take the lock's release for the end of
      * the process (a server not yet reaped by its parent included). */

@@ -302,3 +302,72 @@ def test_data_dir_lock_released_at_exit(make_server):
     s.proc.wait(timeout=10)
     s.restart()
     server_alive_and_serving(s)
+
+
+def test_exiting_server_keeps_another_servers_pid_file(make_server,
+                                                       tmpdir_path):
+    """A's PID file was deleted (by hand, a tmp cleaner) and B, on another
+    data directory, made a new one at the same path: A's exit must not
+    remove B's file, or stop and status could no longer find B."""
+    shared = os.path.join(tmpdir_path, "shared.pid")
+    env = {"AMATERS_SERVER__PID_FILE": shared}
+    a = make_server(env=env)
+    os.unlink(shared)
+    b = make_server(env=env)
+    assert a.stop() == 0
+    assert os.path.exists(shared), "A removed B's PID file"
+    r = run_cli(b.args("status", "--format", "json")[1:], env=env,
+                timeout=20)
+    st = json.loads(r.stdout)
+    assert r.returncode == 0 and st["running"] is True, (r.stdout, r.stderr)
+    assert st["pid"] == b.proc.pid, st
+    server_alive_and_serving(b)
+
+
+def test_stop_does_not_signal_across_pid_namespaces(tmpdir_path):
+    """Two containers on one data volume: the server runs in PID namespace
+    A, where its pid is small, and `stop` runs in a sibling namespace B,
+    where the same number belongs to another process. The kernel reports
+    the lock holder as pid 0 there: stop must signal nothing."""
+    if not SANDBOX:
+        pytest.skip("no PID namespaces (unshare)")
+    from conftest import free_port
+    data = os.path.join(tmpdir_path, "data")
+    env = dict(os.environ)
+    env["AMATERS_METRICS__BIND_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    ns = ["unshare", "--user", "--map-root-user", "--pid", "--fork",
+          "--kill-child", "--", "sh", "-c"]
+    srv = subprocess.Popen(
+        ns + [f'"{SERVER_BIN}" --bind 127.0.0.1:{free_port()} -d "{data}" '
+              'start & wait'], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        pidfile = os.path.join(data, "amaters-server.pid")
+
+        def serving():
+            try:
+                with open(pidfile) as f:
+                    return "grpc=" in f.read()
+            except OSError:
+                return False
+        assert wait_until(serving, timeout=30), "server did not start"
+        with open(pidfile) as f:
+            inner = int(f.readline())
+        # in B, a sleep takes the same pid number the server has in A
+        script = ("while :; do sleep 60 & "
+                  f'[ $! -ge {inner} ] && break; kill $!; done; '
+                  f'[ $! -eq {inner} ] || exit 99; '
+                  f'"{SERVER_BIN}" -d "{data}" stop --timeout 1; rc=$?; '
+                  'kill -0 $! && echo canary-alive; exit $rc')
+        r = subprocess.run(ns + [script], env=env, capture_output=True,
+                           text=True, timeout=60, start_new_session=True)
+        if r.returncode == 99:
+            pytest.skip("could not line up the pid numbers")
+        assert r.returncode == 1, (r.stdout, r.stderr)
+        assert "canary-alive" in r.stdout, (r.stdout, r.stderr)
+        assert "nothing signalled" in r.stderr, r.stderr
+        assert "sent SIGTERM" not in r.stdout
+        assert serving() and srv.poll() is None
+    finally:
+        os.killpg(srv.pid, signal.SIGTERM)
+        srv.wait(timeout=30)

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <time.h>
 
 #include "fhe_cli_fixture.h"
@@ -153,6 +154,32 @@ static void test_keygen_nested(void **state)
  * --force, which keeps the previous pair as *.old and then refuses to
  * overwrite that pair. The old "keys" are plain files: keygen does not
  * read them. */
+/* A keygen into a directory another keygen is writing (its lock held
+ * here) is refused before anything is written. */
+static void test_keygen_concurrent(void **state)
+{
+    char out[512], want[512];
+    int fd;
+
+    (void)state;
+    assert_int_equal(mkdir(path("kc"), 0700), 0);
+    fd = open(path("kc"), O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out", path("kc")), 1);
+    snprintf(want, sizeof(want), "amaters-fhe: %s: another amaters-fhe "
+             "keygen is writing keys into this directory; wait for it or "
+             "use another --out\n", path("kc"));
+    assert_string_equal(err, want);
+    assert_string_equal(out, "");
+    assert_int_equal(access(path("kc/client.key"), F_OK), -1);
+    assert_int_equal(access(path("kc/server.key.tmp"), F_OK), -1);
+    close(fd);
+    assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out", path("kc")), 0);
+    assert_int_equal(access(path("kc/client.key"), F_OK), 0);
+    assert_int_equal(access(path("kc/server.key"), F_OK), 0);
+}
+
 static void test_keygen_replace(void **state)
 {
     char out[512], buf[64], want[512], id[64];
@@ -643,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_end_to_end),
         cmocka_unit_test(test_keygen_nested),
         cmocka_unit_test(test_keygen_replace),
+        cmocka_unit_test(test_keygen_concurrent),
         cmocka_unit_test(test_keygen_restore),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_bool_chains),
