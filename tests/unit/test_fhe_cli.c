@@ -213,7 +213,7 @@ static void test_keygen_replace(void **state)
     assert_int_equal(RUN(out, NULL, NULL, "keygen", "--out", path("k"),
                          "--force"), 0);
     assert_int_equal(strlen(out), 33);
-    snprintf(id, sizeof(id), "key id %s", out);
+    snprintf(id, sizeof(id), "key id %.40s", out);
     snprintf(want, sizeof(want), "amaters-fhe: previous keys kept as %s "
              "and %s\n", path("k/client.key.old"), path("k/server.key.old"));
     assert_string_equal(err, want);
