@@ -59,7 +59,9 @@ int amaters_server_build_config(const struct amaters_cli *cli,
 int amaters_server_check_files(const struct amaters_config *cfg, FILE *out);
 
 /* Refuses settings this build cannot honour rather than serving without
- * them (fail closed): mtls without TLS, clustering, an unknown engine.
+ * them (fail closed): a PID file that is also the log, audit, roles or
+ * data-directory lock file, mtls without TLS, clustering, an unknown
+ * engine.
  * Returns 0, or -1 with a message naming the key in why (len bytes).
  * Used by start and validate-config alike. */
 int amaters_server_check_supported(const struct amaters_config *cfg,

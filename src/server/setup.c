@@ -67,9 +67,47 @@ int amaters_server_build_config(const struct amaters_cli *cli,
     return rc;
 }
 
+/* The PID file is locked with a POSIX record lock, which a process loses
+ * when it closes any descriptor of the file: it must not be a file the
+ * server reopens (log rotation, audit reopen, SIGHUP roles reload) nor
+ * the data directory's lock file. Returns 0 or -1 with why. */
+static int check_pid_path(const struct amaters_config *cfg, char *why,
+                          size_t len)
+{
+    char pid[4096], other[4096];
+    const char *key = NULL;
+
+    if (amaters_config_pid_path(cfg, pid, sizeof pid) == NULL)
+        return 0;
+    if (cfg->logging.file_enabled &&
+        amaters_config_log_path(cfg, other, sizeof other) != NULL &&
+        strcmp(pid, other) == 0)
+        key = "logging.file_path";
+    else if (cfg->authz.audit_enabled &&
+             amaters_config_audit_path(cfg, other, sizeof other) != NULL &&
+             strcmp(pid, other) == 0)
+        key = "authz.audit_log_path";
+    else if (cfg->authz.roles_file[0] != '\0' &&
+             strcmp(pid, cfg->authz.roles_file) == 0)
+        key = "authz.roles_file";
+    else if (amaters_datadir_lock_path(cfg->server.data_dir, other,
+                                       sizeof other) != NULL &&
+             strcmp(pid, other) == 0)
+        key = "the data directory lock file";
+    if (key == NULL)
+        return 0;
+    snprintf(why, len, "server.pid_file %s (from %s) is also %s: the PID "
+             "file's lock would be lost when that file is reopened; give "
+             "the PID file a path of its own", pid,
+             amaters_config_origin(cfg, "server.pid_file"), key);
+    return -1;
+}
+
 int amaters_server_check_supported(const struct amaters_config *cfg,
                                    char *why, size_t len)
 {
+    if (check_pid_path(cfg, why, len) != 0)
+        return -1;
     if ((amaters_config_auth_methods(cfg) & AMATERS_AUTH_METHOD_MTLS) &&
         !cfg->network.tls_enabled) {
         snprintf(why, len, "auth.methods includes \"mtls\" (from %s) but "

@@ -156,3 +156,24 @@ def test_unsupported_setting_names_its_origin(tmp_path, cmd):
     r = cli(tmp_path, ["-c", str(p), cmd])
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert f"cluster.enabled = true (from {p}:2:11)" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("toml,key", [
+    ('[logging]\nfile_enabled = true\nfile_path = "{p}"\n',
+     "logging.file_path"),
+    ('[authz]\naudit_enabled = true\naudit_log_path = "{p}"\n',
+     "authz.audit_log_path"),
+])
+def test_pid_file_must_not_be_a_reopened_file(tmp_path, toml, key):
+    """The PID file's lock is lost when the server closes any descriptor of
+    it: a log or audit file (reopened on rotation or SIGHUP) cannot be
+    the PID file."""
+    shared = str(tmp_path / "shared.file")
+    p = tmp_path / "s.toml"
+    p.write_text(f'[server]\npid_file = "{shared}"\n' +
+                 toml.format(p=shared))
+    for cmd in ["validate-config", "start"]:
+        r = cli(tmp_path, ["-c", str(p), cmd])
+        assert r.returncode == 1, (cmd, r.returncode, r.stderr)
+        assert f"server.pid_file {shared} (from {p}:2:12) is also {key}" \
+            in r.stderr, r.stderr
