@@ -19,6 +19,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1 when the last part of the key being read names a secret (secret,
+ * password, token): its malformed value must not be echoed (a mistyped
+ * secret would end up in a terminal or a log). */
+static int key_is_secret(const struct toml_parser *p)
+{
+    static const char *const words[] = {"secret", "password", "token"};
+    const char *last = strrchr(p->key, '.');
+
+    last = last != NULL ? last + 1 : p->key;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (p->in_value > 0 && strcasestr(last, words[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 #define SHOW_MAX 40 /* longest token quoted in a message */
 
 int toml_buf_put(struct toml_buf *b, const void *data, size_t n)
@@ -109,7 +124,8 @@ static int read_unicode_escape(struct toml_parser *p, struct toml_buf *b,
     if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
         return toml_error(p, AMATERS_EPARSE, line, col,
                           "escape \\%c%.*s is not a Unicode scalar value",
-                          n == 4 ? 'u' : 'U', n, p->src + p->pos);
+                          n == 4 ? 'u' : 'U', key_is_secret(p) ? 0 : n,
+                          p->src + p->pos);
     toml_advance(p, (size_t)n);
     if (toml_buf_put_utf8(b, cp) != 0)
         return toml_nomem(p);
@@ -163,7 +179,7 @@ static int read_escape(struct toml_parser *p, struct toml_buf *b, int ml)
             return 0;
         }
     }
-    if (e > 0x20 && e < 0x7F)
+    if (e > 0x20 && e < 0x7F && !key_is_secret(p))
         return toml_error(p, AMATERS_EPARSE, line, col,
                           "invalid escape sequence '\\%c'", e);
     return toml_error(p, AMATERS_EPARSE, line, col,
@@ -320,21 +336,6 @@ struct token {
     size_t n;
     int line, col;
 };
-
-/* 1 when the last part of the key being read names a secret (secret,
- * password, token): its malformed value must not be echoed (a mistyped
- * secret would end up in a terminal or a log). */
-static int key_is_secret(const struct toml_parser *p)
-{
-    static const char *const words[] = {"secret", "password", "token"};
-    const char *last = strrchr(p->key, '.');
-
-    last = last != NULL ? last + 1 : p->key;
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-        if (p->in_value > 0 && strcasestr(last, words[i]) != NULL)
-            return 1;
-    return 0;
-}
 
 static int bad_token(struct toml_parser *p, const struct token *t,
                      const char *what)

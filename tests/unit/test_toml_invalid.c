@@ -292,6 +292,12 @@ static void test_secret_values_not_echoed(void **state)
         {"[x]\napi.token = tok_9", "tok_9", "x.api.token", 0},
         {"[server]\nmode = 123abc", "123abc", "server.mode", 1},
         {"secretive.name = 12x", "12x", "secretive.name", 1},
+        /* inside quoted strings: escapes */
+        {"[auth.jwt]\nsecret = \"ab\\qcd\"", "\\q", "auth.jwt.secret", 0},
+        {"[auth.jwt]\nsecret = \"\\uD800z\"", "D800", "auth.jwt.secret",
+         0},
+        {"[x]\nname = \"ab\\qcd\"", "\\q", "x.name", 1},
+        {"[x]\nname = \"\\uD800z\"", "D800", "x.name", 1},
     };
 
     (void)state;
