@@ -41,7 +41,7 @@ static void answer(struct rcall *c)
     amaters_arena_reset(c->arena);
     rpc_qctx_reset(c);
     int rc = rpc_decode(c, c->payload,
-                        &amaters__aql__query_request__descriptor, &m);
+                        &amaters__aql__query_request__descriptor, 0, &m);
     grpc_byte_buffer_destroy(c->payload);
     c->payload = NULL;
     if (rc) {

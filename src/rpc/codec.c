@@ -33,12 +33,39 @@ static void arena_pb_free(void *data, void *p)
     (void)p;
 }
 
+static int check_wire(struct rcall *c, const ProtobufCMessageDescriptor *d,
+                      const uint8_t *buf, size_t len, size_t max_top)
+{
+    static const struct rpc_wire_limits lim = {
+        RPC_WIRE_MAX_DEPTH, RPC_WIRE_MAX_UNKNOWN, RPC_WIRE_MAX_OVERHEAD};
+    struct rpc_wire_stats st;
+    char why[160];
+    int rc = rpc_wire_check(d, buf, len, &lim, &st, why, sizeof why);
+
+    /* a batch over its query limit gets the query module's message,
+     * whether or not it would also be too large to decode */
+    if (max_top && st.complete && st.top_level_repeated > max_top)
+        return amaters_qctx_fail(&c->qctx, AMATERS_ETOOBIG,
+                                 "batch has %zu queries; the limit is %zu",
+                                 st.top_level_repeated, max_top);
+    if (rc == AMATERS_EPARSE)
+        return amaters_qctx_fail(&c->qctx, rc,
+                                 "malformed request: not a valid %s "
+                                 "message: %s",
+                                 d->name, why);
+    if (rc)
+        return amaters_qctx_fail(&c->qctx, rc, "%s", why);
+    return 0;
+}
+
 int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
-               const ProtobufCMessageDescriptor *d, ProtobufCMessage **out)
+               const ProtobufCMessageDescriptor *d, size_t max_top_repeated,
+               ProtobufCMessage **out)
 {
     grpc_byte_buffer_reader rd;
     grpc_slice s;
     ProtobufCAllocator a = {arena_pb_alloc, arena_pb_free, c->arena};
+    int rc;
 
     *out = NULL;
     if (bb == NULL)
@@ -51,8 +78,12 @@ int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
     grpc_byte_buffer_reader_destroy(&rd);
     size_t len = GRPC_SLICE_LENGTH(s);
     rpc_metrics_request_bytes(len);
-    *out = protobuf_c_message_unpack(d, &a, len, GRPC_SLICE_START_PTR(s));
+    rc = check_wire(c, d, GRPC_SLICE_START_PTR(s), len, max_top_repeated);
+    if (rc == 0)
+        *out = protobuf_c_message_unpack(d, &a, len, GRPC_SLICE_START_PTR(s));
     grpc_slice_unref(s);
+    if (rc)
+        return rc;
     if (*out == NULL)
         return amaters_qctx_fail(&c->qctx, AMATERS_EPARSE,
                                  "malformed request: %zu bytes are not a "
@@ -104,6 +135,19 @@ void rpc_set_deadline(struct rcall *c, bool has_timeout, uint32_t timeout_ms)
     c->qctx.deadline_ns = best;
 }
 
+/* The call's own ErrorResponse, for when the arena is exhausted: the
+ * answer still carries its `error` oneof. */
+static Amaters__Errors__ErrorResponse *fallback_error(
+    struct rcall *c, const struct amaters_wire_error *w)
+{
+    Amaters__Errors__ErrorResponse *e = &c->err_fallback;
+    amaters__errors__error_response__init(e);
+    e->code = (Amaters__Errors__ErrorCode)w->code;
+    e->category = (Amaters__Errors__ErrorCategory)w->category;
+    e->message = (char *)"out of memory building the error";
+    return e;
+}
+
 Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
                                           const char *prefix)
 {
@@ -111,7 +155,7 @@ Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
     Amaters__Errors__ErrorResponse *e =
         amaters_arena_alloc(c->arena, sizeof *e);
     if (e == NULL)
-        return NULL;
+        return fallback_error(c, &w);
     amaters__errors__error_response__init(e);
     e->code = (Amaters__Errors__ErrorCode)w.code;
     e->category = (Amaters__Errors__ErrorCategory)w.category;
@@ -119,7 +163,7 @@ Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
     e->message = prefix ? amaters_arena_printf(c->arena, "%s%s", prefix, msg)
                         : amaters_arena_memdup(c->arena, msg, strlen(msg));
     if (e->message == NULL)
-        e->message = (char *)"";
+        return fallback_error(c, &w);
     if (w.retry_after) {
         e->_retry_after_case = AMATERS__ERRORS__ERROR_RESPONSE___RETRY_AFTER_RETRY_AFTER;
         e->retry_after = w.retry_after;

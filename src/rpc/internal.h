@@ -133,6 +133,8 @@ struct rcall {
     enum { STREAM_RUNNING, STREAM_END_SENT, STREAM_DONE } stream_state;
     /* ExecuteInteractive */
     bool half_closed;
+    /* rpc_error's answer when the arena cannot hold one (never NULL) */
+    Amaters__Errors__ErrorResponse err_fallback;
 };
 
 extern const char *const amaters_rpc_method_names[M_COUNT + 1];
@@ -153,11 +155,60 @@ void rpc_deferred_finish(struct rcall *c);
 /* server.c: resets the call's query context (keeps the authz hook). */
 void rpc_qctx_reset(struct rcall *c);
 
-/* codec.c */
+/* wirecheck.c: the pre-decode check of a request's wire bytes. */
+#define RPC_WIRE_MAX_DEPTH 64              /* nested sub-message levels */
+#define RPC_WIRE_MAX_UNKNOWN 4096          /* unknown fields per request */
+#define RPC_WIRE_MAX_OVERHEAD ((size_t)128 << 20) /* decode bytes beyond len */
+
+struct rpc_wire_limits {
+    unsigned max_depth;  /* <= RPC_WIRE_MAX_DEPTH (larger is clamped) */
+    size_t max_unknown;  /* unknown fields allowed in the whole request */
+    size_t max_overhead; /* estimated unpacked bytes allowed beyond len */
+};
+
+struct rpc_wire_stats {
+    size_t messages;           /* the top message and every sub-message */
+    size_t unknown;            /* unknown fields seen */
+    size_t estimate;           /* estimated bytes unpack will allocate */
+    size_t top_level_repeated; /* top-level repeated message elements */
+    unsigned depth;            /* deepest nesting seen (top = 0) */
+    bool complete;             /* the whole buffer was walked */
+};
+
+/* Walks buf[0..len) as a message of descriptor d, without recursion or
+ * allocation: checks the wire syntax (varints of at most 10 bytes, lengths
+ * within their message, wire types 0, 1, 2 and 5 only), the nesting depth,
+ * that every proto3 `string` holds valid UTF-8 (no overlongs, surrogates or
+ * code points above U+10FFFF), the number of unknown fields, and the
+ * memory protobuf_c_message_unpack would need (estimate). Fills st (also
+ * on failure, with complete = false unless only the estimate failed).
+ * Returns 0; AMATERS_EPARSE for malformed input or too deep a nesting;
+ * AMATERS_ETOOBIG for too many unknown fields or an estimate over
+ * len + lim->max_overhead. On failure a one-line reason goes to why
+ * (whylen bytes, may be NULL). Pure function: any thread. */
+int rpc_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                   size_t len, const struct rpc_wire_limits *lim,
+                   struct rpc_wire_stats *st, char *why, size_t whylen);
+
+/* True if s[0..n) is valid UTF-8 (as above). Any thread. */
+bool rpc_utf8_valid(const uint8_t *s, size_t n);
+
+/* codec.c: decodes the request bb into *out (allocated in the call's
+ * arena, released with it) after rpc_wire_check with the RPC_WIRE_*
+ * limits. When max_top_repeated is not 0 (ExecuteBatch), a request whose
+ * top-level repeated message field has more elements is refused before
+ * unpacking (AMATERS_ETOOBIG, "batch has N queries; the limit is M").
+ * Returns 0, or an AMATERS_E* code with the reason in c->qctx. Call's
+ * worker thread only. */
 int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
-               const ProtobufCMessageDescriptor *d, ProtobufCMessage **out);
+               const ProtobufCMessageDescriptor *d, size_t max_top_repeated,
+               ProtobufCMessage **out);
 grpc_byte_buffer *rpc_encode(const ProtobufCMessage *m, size_t *len);
 void rpc_set_deadline(struct rcall *c, bool has_timeout, uint32_t timeout_ms);
+/* The ErrorResponse for rc (wire code from query/errmap.h), message
+ * prefix + the call's qctx reason. Allocated in the call's arena; when the
+ * arena is full, the call's err_fallback (same code, message "out of
+ * memory building the error"): never NULL. Call's thread only. */
 Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
                                           const char *prefix);
 void rpc_send_status(struct rcall *c, grpc_status_code st, const char *msg,

@@ -26,6 +26,9 @@ struct amaters_rpc_options {
     const char *bind_address;     /* "host:port"; port 0 = ephemeral */
     unsigned workers;             /* completion-queue threads, >= 1 */
     size_t max_message_bytes;     /* receive and send limit */
+    /* ExecuteBatch requests with more queries are refused before they
+     * are decoded (0 = only the query module's check, after decoding) */
+    size_t max_batch_queries;
     unsigned keepalive_interval_secs;
     unsigned connection_timeout_secs;
     uint32_t default_timeout_ms;  /* when a request has none; 0 = none */

@@ -93,7 +93,7 @@ void rpc_stream_start(struct rcall *c)
     rpc_start_batch(c, &op, 1, &c->t_close);
 
     rc = rpc_decode(c, c->payload, &amaters__aql__query_request__descriptor,
-                    &m);
+                    0, &m);
     req = (Amaters__Aql__QueryRequest *)m;
     if (rc == 0) {
         rpc_set_deadline(c, req->_timeout_ms_case ==

@@ -96,9 +96,7 @@ int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
         resp->result = res;
     } else {
         resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
-        resp->error = rpc_error(c, rc, NULL);
-        if (resp->error == NULL)
-            resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE__NOT_SET;
+        resp->error = rpc_error(c, rc, NULL); /* never NULL */
     }
     resp->execution_time_ms = (amaters_now_ns() - t0) / 1000000ull;
     if (!c->qctx.has_deferred)
@@ -180,7 +178,7 @@ static void do_query(struct rcall *c)
         return;
     }
     int rc = rpc_decode(c, c->payload, &amaters__aql__query_request__descriptor,
-                        &m);
+                        0, &m);
     if (rc) {
         amaters__aql__query_response__init(resp);
         resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
@@ -220,7 +218,7 @@ static void do_batch(struct rcall *c)
     Amaters__Query__QueryResult **res = NULL;
     char prefix[64] = "";
     int rc = rpc_decode(c, c->payload, &amaters__aql__batch_request__descriptor,
-                        &m);
+                        c->w->rpc->opts.max_batch_queries, &m);
     req = (Amaters__Aql__BatchRequest *)m;
     if (rc == 0) {
         rpc_set_deadline(c, req->_timeout_ms_case ==
@@ -250,15 +248,13 @@ static void do_batch(struct rcall *c)
         if (c->qctx.err_index >= 0)
             snprintf(prefix, sizeof prefix, "query %ld: ", c->qctx.err_index);
         resp.response_case = AMATERS__AQL__BATCH_RESPONSE__RESPONSE_ERROR;
-        resp.error = rpc_error(c, rc, prefix);
-        if (resp.error && c->qctx.err_index >= 0) {
-            resp.error->_details_case =
-                AMATERS__ERRORS__ERROR_RESPONSE___DETAILS_DETAILS;
+        resp.error = rpc_error(c, rc, prefix); /* never NULL */
+        if (c->qctx.err_index >= 0)
             resp.error->details = amaters_arena_printf(
                 c->arena, "{\"query_index\":%ld}", c->qctx.err_index);
-        }
-        if (resp.error == NULL)
-            resp.response_case = AMATERS__AQL__BATCH_RESPONSE__RESPONSE__NOT_SET;
+        if (resp.error->details)
+            resp.error->_details_case =
+                AMATERS__ERRORS__ERROR_RESPONSE___DETAILS_DETAILS;
     }
     resp.execution_time_ms = elapsed_ms(c);
     rpc_metrics_query("batch", rpc_outcome(rc), c->started_ns);
@@ -271,7 +267,8 @@ static void do_health(struct rcall *c)
     Amaters__Aql__HealthCheckResponse resp =
         AMATERS__AQL__HEALTH_CHECK_RESPONSE__INIT;
     int rc = rpc_decode(c, c->payload,
-                        &amaters__aql__health_check_request__descriptor, &m);
+                        &amaters__aql__health_check_request__descriptor, 0,
+                        &m);
     Amaters__Aql__HealthCheckRequest *req = (void *)m;
     bool ready = amaters_health_ready() && !atomic_load(&c->w->rpc->stopping);
     const char *svc = "";

@@ -332,6 +332,7 @@ static int start_rpc(struct runtime *rt)
                        ? (unsigned)rt->cfg.server.worker_threads
                        : (unsigned)(cpus > 0 ? cpus : 2),
         .max_message_bytes = (size_t)rt->cfg.limits.max_message_bytes,
+        .max_batch_queries = (size_t)rt->cfg.limits.max_batch_queries,
         .keepalive_interval_secs =
             (unsigned)rt->cfg.network.keepalive_interval_secs,
         .connection_timeout_secs =

@@ -1,0 +1,262 @@
+/*
+ * wirecheck.c - a cheap pre-decode check of a request's protobuf bytes.
+ *
+ * protobuf_c_message_unpack recurses once per nesting level (a deep enough
+ * message overflows the worker's stack), allocates tens of bytes for every
+ * 2-byte sub-message or unknown field, and accepts invalid UTF-8 in proto3
+ * `string` fields (which the server would then echo into answers no client
+ * can parse). rpc_wire_check walks the wire bytes against the message
+ * descriptors ITERATIVELY (an explicit stack, no recursion, no allocation)
+ * and refuses such input before unpack runs; unpack stays the real parser.
+ */
+#include "rpc/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/errors.h"
+
+#define MIB ((size_t)1 << 20)
+
+/* protobuf-c keeps a scan record of about this size per field while it
+ * unpacks a message (and, with the arena allocator, never gives it back):
+ * counted per field occurrence in the estimate. */
+#define SCAN_RECORD_BYTES 32
+
+struct frame {
+    const ProtobufCMessageDescriptor *d;
+    size_t end;
+};
+
+struct walk {
+    const struct rpc_wire_limits *lim;
+    struct rpc_wire_stats *st;
+    const uint8_t *buf;
+    size_t pos;
+    char *why;
+    size_t whylen;
+};
+
+static int fail(struct walk *w, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct walk *w, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    if (w->why && w->whylen) {
+        va_start(ap, fmt);
+        vsnprintf(w->why, w->whylen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Reads a varint ending at or before end into *v. Returns 0 or -1. */
+static int read_varint(struct walk *w, size_t end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        if (w->pos >= end)
+            return -1;
+        uint8_t b = w->buf[w->pos++];
+        r |= (uint64_t)(b & 0x7f) << (7 * i);
+        if ((b & 0x80) == 0) {
+            *v = r;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Length of the UTF-8 sequence led by b (0 = not a valid lead byte), and
+ * the smallest code point that sequence may encode (overlong check). */
+static unsigned utf8_lead(uint8_t b, uint32_t *cp, uint32_t *min)
+{
+    if (b < 0x80) {
+        *cp = b, *min = 0;
+        return 1;
+    }
+    if ((b & 0xe0) == 0xc0) {
+        *cp = b & 0x1f, *min = 0x80;
+        return 2;
+    }
+    if ((b & 0xf0) == 0xe0) {
+        *cp = b & 0x0f, *min = 0x800;
+        return 3;
+    }
+    if ((b & 0xf8) == 0xf0) {
+        *cp = b & 0x07, *min = 0x10000;
+        return 4;
+    }
+    return 0;
+}
+
+bool rpc_utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t cp, min;
+        unsigned k = utf8_lead(s[i], &cp, &min);
+        if (k == 0 || n - i < k)
+            return false;
+        for (unsigned j = 1; j < k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+static void add(struct rpc_wire_stats *st, size_t n)
+{
+    st->estimate = st->estimate > SIZE_MAX - n ? SIZE_MAX : st->estimate + n;
+}
+
+/* Skips a field of wire type wt whose value starts at w->pos. A length-
+ * delimited value was already measured by the caller (len). */
+static int skip_value(struct walk *w, size_t end, unsigned wt, uint32_t num)
+{
+    uint64_t v;
+    size_t n = wt == 1 ? 8 : 4;
+    if (wt == 0) {
+        if (read_varint(w, end, &v))
+            return fail(w, AMATERS_EPARSE, "truncated varint in field %u",
+                        num);
+        return 0;
+    }
+    if (end - w->pos < n)
+        return fail(w, AMATERS_EPARSE, "truncated fixed-size field %u", num);
+    w->pos += n;
+    return 0;
+}
+
+/* Handles the length-delimited value [w->pos, w->pos + len) of field f;
+ * pushes a sub-message frame when f is a message. */
+static int on_bytes(struct walk *w, struct frame *stack, unsigned *depth,
+                    const ProtobufCFieldDescriptor *f, size_t len)
+{
+    const struct rpc_wire_limits *lim = w->lim;
+    const ProtobufCMessageDescriptor *d = stack[*depth].d;
+
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        const ProtobufCMessageDescriptor *sub = f->descriptor;
+        if (*depth + 1 > lim->max_depth)
+            return fail(w, AMATERS_EPARSE,
+                        "message nested deeper than %u levels",
+                        lim->max_depth);
+        (*depth)++;
+        stack[*depth] = (struct frame){sub, w->pos + len};
+        w->st->messages++;
+        if (*depth > w->st->depth)
+            w->st->depth = *depth;
+        add(w->st, sub->sizeof_message);
+        return 0;
+    }
+    if (f->type == PROTOBUF_C_TYPE_STRING &&
+        !rpc_utf8_valid(w->buf + w->pos, len))
+        return fail(w, AMATERS_EPARSE, "invalid UTF-8 in string field %s.%s",
+                    d->short_name, f->name);
+    if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES)
+        add(w->st, len + 1);
+    /* else: a packed repeated scalar field, not descended */
+    w->pos += len;
+    return 0;
+}
+
+/* Walks one field starting at w->pos in the message on top of stack. */
+static int one_field(struct walk *w, struct frame *stack, unsigned *depth)
+{
+    const struct frame *top = &stack[*depth];
+    size_t start = w->pos, len = 0;
+    uint64_t tag, l;
+
+    if (read_varint(w, top->end, &tag) || tag > UINT32_MAX)
+        return fail(w, AMATERS_EPARSE, "truncated or invalid field tag");
+    unsigned wt = (unsigned)(tag & 7);
+    uint32_t num = (uint32_t)(tag >> 3);
+    if (num == 0)
+        return fail(w, AMATERS_EPARSE, "field number 0");
+    if (wt != 0 && wt != 1 && wt != 2 && wt != 5)
+        return fail(w, AMATERS_EPARSE,
+                    "wire type %u (group or invalid) in field %u", wt, num);
+    if (wt == 2) {
+        if (read_varint(w, top->end, &l))
+            return fail(w, AMATERS_EPARSE, "truncated length of field %u",
+                        num);
+        if (l > top->end - w->pos)
+            return fail(w, AMATERS_EPARSE,
+                        "field %u: length %llu runs past the end of the "
+                        "message",
+                        num, (unsigned long long)l);
+        len = (size_t)l;
+    }
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(top->d, num);
+    if (f == NULL) {
+        if (++w->st->unknown > w->lim->max_unknown)
+            return fail(w, AMATERS_ETOOBIG,
+                        "request carries more than %zu unknown fields",
+                        w->lim->max_unknown);
+        int rc = 0;
+        if (wt == 2)
+            w->pos += len;
+        else
+            rc = skip_value(w, top->end, wt, num);
+        add(w->st, sizeof(ProtobufCMessageUnknownField) + (w->pos - start));
+        return rc;
+    }
+    add(w->st, SCAN_RECORD_BYTES);
+    if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+        add(w->st, 8);
+        if (*depth == 0 && f->type == PROTOBUF_C_TYPE_MESSAGE)
+            w->st->top_level_repeated++;
+    }
+    if (wt == 2)
+        return on_bytes(w, stack, depth, f, len);
+    return skip_value(w, top->end, wt, num);
+}
+
+int rpc_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
+                   size_t len, const struct rpc_wire_limits *lim,
+                   struct rpc_wire_stats *st, char *why, size_t whylen)
+{
+    struct frame stack[RPC_WIRE_MAX_DEPTH + 1];
+    struct rpc_wire_limits l = *lim;
+    struct walk w = {&l, st, buf, 0, why, whylen};
+    unsigned depth = 0;
+    int rc = 0;
+
+    if (l.max_depth > RPC_WIRE_MAX_DEPTH)
+        l.max_depth = RPC_WIRE_MAX_DEPTH;
+    memset(st, 0, sizeof *st);
+    if (why && whylen)
+        why[0] = '\0';
+    stack[0] = (struct frame){d, len};
+    st->messages = 1;
+    add(st, d->sizeof_message);
+    while (rc == 0) {
+        if (w.pos == stack[depth].end) {
+            if (depth == 0)
+                break;
+            depth--;
+            continue;
+        }
+        rc = one_field(&w, stack, &depth);
+    }
+    if (rc)
+        return rc;
+    st->complete = true;
+    size_t over = st->estimate > len ? st->estimate - len : 0;
+    if (over > l.max_overhead)
+        return fail(&w, AMATERS_ETOOBIG,
+                    "request would take about %zu MiB to decode (limit "
+                    "%zu MiB)",
+                    (st->estimate + MIB - 1) / MIB,
+                    (len + l.max_overhead) / MIB);
+    return 0;
+}
