@@ -1,0 +1,66 @@
+/*
+ * fuzz_wire.c - libFuzzer harness for the check the gRPC front end runs
+ * on request bytes before decoding them (rpc_wire_check): arbitrary bytes
+ * are checked as each request type (the first byte picks QueryRequest,
+ * BatchRequest or HealthCheckRequest) and, when the check passes, unpacked
+ * with protobuf-c. Finds crashes in the walk itself, and inputs the check
+ * accepts whose decoding then nests too deep (a stack overflow) or takes
+ * far more memory than the check estimated.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "aql.pb-c.h"
+#include "rpc/internal.h"
+
+/* Counts what protobuf-c allocates while unpacking one message. */
+static size_t allocated;
+
+static void *count_alloc(void *data, size_t n)
+{
+    (void)data;
+    allocated += n;
+    return malloc(n);
+}
+
+static void count_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const ProtobufCMessageDescriptor *const types[] = {
+        &amaters__aql__query_request__descriptor,
+        &amaters__aql__batch_request__descriptor,
+        &amaters__aql__health_check_request__descriptor,
+    };
+    static const struct rpc_wire_limits lim = {
+        RPC_WIRE_MAX_DEPTH, RPC_WIRE_MAX_UNKNOWN, RPC_WIRE_MAX_OVERHEAD};
+    ProtobufCAllocator a = {count_alloc, count_free, NULL};
+    struct rpc_wire_stats st;
+    char why[160];
+    const ProtobufCMessageDescriptor *d;
+    ProtobufCMessage *m;
+
+    if (size == 0)
+        return 0;
+    d = types[data[0] % 3];
+    if (rpc_wire_check(d, data + 1, size - 1, &lim, &st, why,
+                       sizeof why) != 0)
+        return 0;
+    if (st.depth > RPC_WIRE_MAX_DEPTH)
+        abort();
+    allocated = 0;
+    m = protobuf_c_message_unpack(d, &a, size - 1, data + 1);
+    /* the estimate is meant to bound decoding within a small factor */
+    if (allocated > 4 * st.estimate + 4096)
+        abort();
+    if (m != NULL)
+        protobuf_c_message_free_unpacked(m, &a);
+    return 0;
+}
