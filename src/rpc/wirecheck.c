@@ -19,10 +19,13 @@
 
 #define MIB ((size_t)1 << 20)
 
-/* protobuf-c keeps a scan record of about this size per field while it
- * unpacks a message (and, with the arena allocator, never gives it back):
- * counted per field occurrence in the estimate. */
-#define SCAN_RECORD_BYTES 32
+/* protobuf-c keeps a 32-byte scan record per field occurrence while it
+ * unpacks a message, in blocks that double in size (the first 16 on the
+ * stack), and with the arena allocator never gives them back: at most
+ * twice the records needed, so 64 bytes per occurrence bound it. */
+#define SCAN_RECORD_BYTES 64
+/* The call arena rounds every allocation up to this. */
+#define ARENA_GRAIN 16
 
 struct frame {
     const ProtobufCMessageDescriptor *d;
@@ -112,8 +115,15 @@ bool rpc_utf8_valid(const uint8_t *s, size_t n)
     return true;
 }
 
+/* Adds an allocation of n bytes to the estimate, rounded up as the arena
+ * does; saturates instead of wrapping. */
 static void add(struct rpc_wire_stats *st, size_t n)
 {
+    if (n > SIZE_MAX - ARENA_GRAIN) {
+        st->estimate = SIZE_MAX;
+        return;
+    }
+    n = (n + ARENA_GRAIN - 1) / ARENA_GRAIN * ARENA_GRAIN;
     st->estimate = st->estimate > SIZE_MAX - n ? SIZE_MAX : st->estimate + n;
 }
 
@@ -161,6 +171,11 @@ static int on_bytes(struct walk *w, struct frame *stack, unsigned *depth,
         !rpc_utf8_valid(w->buf + w->pos, len))
         return fail(w, AMATERS_EPARSE, "invalid UTF-8 in string field %s.%s",
                     d->short_name, f->name);
+    /* decoded as a C string: a NUL would silently cut it short */
+    if (f->type == PROTOBUF_C_TYPE_STRING &&
+        memchr(w->buf + w->pos, 0, len) != NULL)
+        return fail(w, AMATERS_EPARSE, "NUL character in string field %s.%s",
+                    d->short_name, f->name);
     if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES)
         add(w->st, len + 1);
     /* else: a packed repeated scalar field, not descended */
@@ -207,7 +222,9 @@ static int one_field(struct walk *w, struct frame *stack, unsigned *depth)
             w->pos += len;
         else
             rc = skip_value(w, top->end, wt, num);
-        add(w->st, sizeof(ProtobufCMessageUnknownField) + (w->pos - start));
+        add(w->st, SCAN_RECORD_BYTES);
+        add(w->st, sizeof(ProtobufCMessageUnknownField));
+        add(w->st, w->pos - start);
         return rc;
     }
     add(w->st, SCAN_RECORD_BYTES);
