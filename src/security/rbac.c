@@ -433,6 +433,17 @@ static void check_role(const struct rbac_role *role, unsigned a,
     }
 }
 
+/* May the default mode decide for an unmentioned resource? Only for data
+ * actions (read, write) on a collection: admin, and anything on "server",
+ * always needs an explicit grant, whatever the mode. */
+static bool mode_may_decide(unsigned a, const char *resource)
+{
+    static const char prefix[] = "collection:";
+
+    return (a == AMATERS_ACTION_READ || a == AMATERS_ACTION_WRITE) &&
+           strncmp(resource, prefix, sizeof prefix - 1) == 0;
+}
+
 int amaters_rbac_check(const struct amaters_rbac *r,
                        const char *const *roles, size_t nroles,
                        enum amaters_action a, const char *resource,
@@ -461,7 +472,8 @@ int amaters_rbac_check(const struct amaters_rbac *r,
             check_role(role, (unsigned)a, resource, &mentioned, &granted);
     }
     *allowed = granted ||
-               (!mentioned && r->mode == AMATERS_AUTHZ_ALLOW_BY_DEFAULT);
+               (!mentioned && r->mode == AMATERS_AUTHZ_ALLOW_BY_DEFAULT &&
+                mode_may_decide((unsigned)a, resource));
     return 0;
 }
 

@@ -28,8 +28,12 @@
  * unknown role names grant nothing) are expanded; if any of their
  * permissions matches the resource, the action is allowed exactly when
  * one matching permission grants it. When none of them mentions the
- * resource at all, the mode decides: deny-by-default refuses,
- * allow-by-default permits.
+ * resource at all, the mode decides for read and write on a collection
+ * ("collection:<name>"): deny-by-default refuses, allow-by-default
+ * permits. Anything else (notably admin on "server", i.e. every
+ * admin-tunnel command) needs an explicit grant whatever the mode: a
+ * permission whose pattern ("server" or "*") matches and that lists the
+ * action.
  *
  * Threads: a struct amaters_rbac is built on one thread and is then
  * immutable; any number of threads may call amaters_rbac_check()
@@ -66,10 +70,11 @@ struct amaters_rbac;
  * Builds the role set: the built-in roles, then the roles of the file at
  * path when path is neither NULL nor "" (format chosen as described for
  * enum amaters_rbac_format). default_role (NULL or "" = none) is used for
- * principals without roles and must name a role; mode decides for
- * resources no permission of the principal mentions. Errors name the file
- * and the role: "PATH: role 3 (\"x\"): permissions[0].actions: unknown
- * action \"exec\"". Returns 0 with *out owned by the caller (free with
+ * principals without roles and must name a role; mode decides read and
+ * write on collections no permission of the principal mentions. Errors
+ * name the file and the role:
+ * "PATH: role 3 (\"x\"): permissions[0].actions: unknown action \"exec\"".
+ * Returns 0 with *out owned by the caller (free with
  * amaters_rbac_free), or AMATERS_EIO, AMATERS_ETOOBIG, AMATERS_EPARSE,
  * AMATERS_ECONFIG or AMATERS_ENOMEM with *out NULL.
  */

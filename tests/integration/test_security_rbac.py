@@ -237,3 +237,54 @@ def test_allow_by_default_mode(make_server):
     assert run_op(c, "get", "events") == D     # mentioned, write only
     r = client_for(s, ["reader"])
     assert run_op(r, "set", "misc") == D       # collection:* mentions it
+
+
+# Admin-tunnel commands need an explicit admin grant on "server" whatever
+# authz.default_mode says (docs/security.md): allow-by-default only opens
+# read and write on collections no permission mentions. Principals: JWT
+# subjects with built-in and reference roles, a token without roles, an
+# unknown role, and an anonymous call (reject_unauthenticated = false, no
+# default role).
+ADMIN_PRINCIPALS = {
+    "admin": ["admin"], "user": ["user"], "reader": ["reader"],
+    "data_scientist": ["data_scientist"],
+    "service_account": ["service_account"], "power_user": ["power_user"],
+    "auditor": ["auditor"], "no-roles": None, "unknown": ["no-such-role"],
+    "reader+user": ["reader", "user"], "anonymous": "anonymous",
+}
+
+
+@pytest.fixture(scope="module")
+def allow_server(tmp_path_factory):
+    if not os.path.exists(REF_ROLES):
+        pytest.skip("reference roles.toml not found")
+    text = config(f'roles_file = "{REF_ROLES}"\n'
+                  'default_mode = "allow-by-default"')
+    text = text.replace('methods = ["jwt"]',
+                        'methods = ["jwt"]\nreject_unauthenticated = false')
+    s = Server(str(tmp_path_factory.mktemp("rbacallow")), text)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.mark.parametrize("command", ["STATS", "BACKUP x"])
+@pytest.mark.parametrize("who", sorted(ADMIN_PRINCIPALS))
+def test_allow_by_default_admin_needs_explicit_grant(allow_server, who,
+                                                     command):
+    roles = ADMIN_PRINCIPALS[who]
+    if roles == "anonymous":
+        c = allow_server.client()
+    else:
+        c = client_for(allow_server, roles, sub="adm-" + who)
+    resp, body = admin(c, command)
+    if who == "admin":
+        assert body is not None, f"admin {command}: {resp}"
+        if command.startswith("BACKUP"):
+            assert body["success"] is True, body
+        return
+    err = assert_error(resp, DENIED, category=E.CATEGORY_AUTH)
+    assert "permission denied" in err.message, err.message
+    # The default mode still opens unmentioned collections for data.
+    if who in ("no-roles", "unknown", "anonymous"):
+        assert run_op(c, "get", "misc") == A

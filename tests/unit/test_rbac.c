@@ -3,7 +3,8 @@
  * a table of role x action x resource -> answer in both default modes;
  * the reference roles.toml (data_scientist inherits reader); the same
  * roles as JSON; inheritance cycles and other load errors; the query and
- * admin-command action mapping.
+ * admin-command action mapping; admin on "server" needing an explicit
+ * grant in allow-by-default mode.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,19 +110,25 @@ static void test_builtin_matrix_deny_by_default(void **state)
 
 static void test_builtin_matrix_allow_by_default(void **state)
 {
-    /* Allow-by-default only opens resources none of the principal's
-     * permissions mention; a mentioned resource is still decided by them. */
+    /* Allow-by-default only opens read and write on collections none of
+     * the principal's permissions mention; a mentioned resource is still
+     * decided by them, and admin or anything on "server" always needs an
+     * explicit grant (docs/security.md). */
     static const struct check_case cases[] = {
-        {"user", R, "server", true},
-        {"user", A, "server", true},
+        {"user", R, "server", false},
+        {"user", A, "server", false},
         {"user", A, "collection:users", false},
         {"reader", W, "collection:users", false},
-        {"reader", A, "server", true},
+        {"reader", A, "server", false},
         {"ghost", W, "collection:users", true},
+        {"ghost", R, "collection:users", true},
+        {"ghost", A, "server", false},
+        {"ghost", A, "collection:users", false},
         {"admin", W, "server", true},
+        {"admin", A, "server", true},
         {NULL, W, "collection:x", false}, /* default role "reader" */
         {NULL, R, "collection:x", true},
-        {NULL, A, "server", true},
+        {NULL, A, "server", false},
     };
     struct amaters_rbac *r = NULL;
     char err[256] = "";
@@ -221,6 +228,78 @@ static void test_reference_roles_toml(void **state)
     assert_true(amaters_rbac_has_role(r, "service_account"));
     assert_false(amaters_rbac_has_role(r, "ghost"));
     run_cases(r, reference_cases, N(reference_cases), "reference");
+    amaters_rbac_free(r);
+}
+
+/* Admin-tunnel commands (admin on "server") need an explicit grant in
+ * allow-by-default mode too: only a permission on "*" or "server" that
+ * lists admin grants it; "collection:*" admin or "server" read do not. */
+static void test_admin_needs_explicit_grant_allow_by_default(void **state)
+{
+    static const struct check_case ref_cases[] = {
+        {"admin", A, "server", true},
+        {"power_user", A, "server", false}, /* read on server only */
+        {"auditor", A, "server", false},
+        {"data_scientist", A, "server", false},
+        {"service_account", A, "server", false},
+        {"service_account", R, "collection:misc", true}, /* unmentioned */
+        {"service_account", W, "collection:misc", true},
+        {"user", A, "server", false},
+        {"reader", A, "server", false},
+        {"ghost", A, "server", false},
+        {NULL, A, "server", false}, /* no roles, no default role */
+        {NULL, R, "collection:misc", true},
+    };
+    static const char extra[] =
+        "[[roles]]\nname = \"ops\"\npermissions = "
+        "[{ resource = \"server\", actions = [\"admin\"] }]\n"
+        "[[roles]]\nname = \"ops_child\"\ninherits = [\"ops\"]\n"
+        "permissions = []\n"
+        "[[roles]]\nname = \"coll_admin\"\npermissions = "
+        "[{ resource = \"collection:*\", actions = [\"admin\"] }]\n";
+    static const struct check_case extra_cases[] = {
+        {"ops", A, "server", true},
+        {"ops_child", A, "server", true}, /* inherited grant */
+        {"coll_admin", A, "server", false},
+        {"coll_admin", W, "collection:x", true},
+    };
+    const char *dir = getenv("AMATERS_SHARED_DIR");
+    const char *mixed[] = {"reader", "ghost", "admin"};
+    struct amaters_rbac *r = NULL;
+    char path[1024], err[256] = "";
+    bool allowed = false;
+    (void)state;
+
+    assert_non_null(dir);
+    snprintf(path, sizeof path, "%s/compat/reference-examples/roles.toml",
+             dir);
+    if (amaters_rbac_load(&r, path, AMATERS_RBAC_FORMAT_AUTO, NULL, ALLOW,
+                          err, sizeof err) != 0)
+        fail_msg("%s", err);
+    run_cases(r, ref_cases, N(ref_cases), "allow-ref");
+    /* One granting role among several is enough. */
+    assert_int_equal(amaters_rbac_check(r, mixed, 3, A, "server", &allowed),
+                     0);
+    assert_true(allowed);
+    assert_int_equal(amaters_rbac_check(r, mixed, 2, A, "server", &allowed),
+                     0);
+    assert_false(allowed);
+    amaters_rbac_free(r);
+
+    /* A default role without admin does not open the tunnel either. */
+    assert_int_equal(amaters_rbac_load(&r, NULL, AMATERS_RBAC_FORMAT_AUTO,
+                                       "user", ALLOW, err, sizeof err),
+                     0);
+    assert_int_equal(amaters_rbac_check(r, NULL, 0, A, "server", &allowed),
+                     0);
+    assert_false(allowed);
+    amaters_rbac_free(r);
+
+    if (amaters_rbac_load_buffer(&r, extra, strlen(extra), "extra.toml",
+                                 AMATERS_RBAC_FORMAT_TOML, NULL, ALLOW, err,
+                                 sizeof err) != 0)
+        fail_msg("%s", err);
+    run_cases(r, extra_cases, N(extra_cases), "allow-extra");
     amaters_rbac_free(r);
 }
 
@@ -403,6 +482,9 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_roles_toml, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_admin_needs_explicit_grant_allow_by_default, setup,
+            teardown),
         cmocka_unit_test_setup_teardown(test_json_roles_and_override, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
