@@ -4,8 +4,13 @@
  * A backup is one file, <backup_dir>/<name>.amb, holding every engine
  * entry (engine key + stored record, so collections and metadata come
  * back exactly). Names are plain ([A-Za-z0-9][A-Za-z0-9._-]*, at most 128
- * bytes): never a path. The file is written to a temporary name, fsynced
- * and renamed, so a crash never leaves a half backup under the real name.
+ * bytes): never a path. Each BACKUP writes its own temporary file
+ * (<name>.amb.tmp.<pid>.<n>, created exclusively, mode 0600), fsyncs it,
+ * renames it over <name>.amb and fsyncs the directory, so neither a crash
+ * nor a concurrent BACKUP of the same name ever leaves a half or mixed
+ * backup under the real name (of concurrent ones, the last rename wins).
+ * RESTORE opens the file without following a symbolic link and refuses
+ * anything but a regular file.
  *
  * Layout (integers little-endian):
  *   "AMBK" u32 format(1)
@@ -19,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -128,32 +134,90 @@ static int write_all(struct amaters_exec *x, struct bk_file *b)
     return rc;
 }
 
+/* Serial of the temporary files of this process: with the PID, makes
+ * every BACKUP's temporary name its own. */
+static atomic_uint_fast64_t g_tmp_serial;
+
+/* Creates this BACKUP's own temporary file next to path (never an
+ * existing file, never through a symbolic link) and opens it in b->f. */
+static int open_tmp(struct amaters_qctx *ctx, const char *path, char *tmp,
+                    size_t len, struct bk_file *b)
+{
+    unsigned long long n = (unsigned long long)atomic_fetch_add(
+        &g_tmp_serial, 1);
+    int fd;
+
+    snprintf(tmp, len, "%s.tmp.%ld.%llu", path, (long)getpid(), n);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
+    if (fd < 0)
+        return amaters_qctx_fail(ctx, AMATERS_EIO, "backup: create %s: %s",
+                                 tmp, strerror(errno));
+    b->f = fdopen(fd, "wb");
+    if (b->f == NULL) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return amaters_qctx_fail(ctx, AMATERS_EIO, "backup: open %s: %s",
+                                 tmp, strerror(e));
+    }
+    return 0;
+}
+
+/* fsyncs the backup directory, so that the rename is durable. */
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0)
+        return -1;
+    if (fsync(fd) != 0)
+        rc = -1;
+    close(fd);
+    return rc;
+}
+
 int q_backup(struct amaters_exec *x, struct amaters_qctx *ctx,
              const char *name, uint64_t *keys, uint64_t *bytes)
 {
     char path[4096], tmp[4200];
     struct bk_file b = {0};
     int rc = bk_path(x, ctx, name, path, sizeof path);
+    int e = 0;
+    const char *what = NULL;
+
     if (rc)
         return rc;
     if (mkdir(x->opts.backup_dir, 0700) != 0 && errno != EEXIST)
         return amaters_qctx_fail(ctx, AMATERS_EIO,
                                  "backup: cannot create %s: %s",
                                  x->opts.backup_dir, strerror(errno));
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    b.f = fopen(tmp, "wb");
-    if (b.f == NULL)
-        return amaters_qctx_fail(ctx, AMATERS_EIO, "backup: open %s: %s", tmp,
-                                 strerror(errno));
+    rc = open_tmp(ctx, path, tmp, sizeof tmp, &b);
+    if (rc)
+        return rc;
     rc = write_all(x, &b);
     if (fflush(b.f) != 0 || fsync(fileno(b.f)) != 0)
         rc = rc ? rc : (errno == ENOSPC ? AMATERS_EFULL : AMATERS_EIO);
     if (fclose(b.f) != 0 && rc == 0)
         rc = AMATERS_EIO;
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && rename(tmp, path) != 0) {
+        e = errno;
+        what = "rename to";
         rc = AMATERS_EIO;
+    }
+    if (rc == 0 && sync_dir(x->opts.backup_dir) != 0) {
+        /* published, but the rename may not survive a crash */
+        return amaters_qctx_fail(ctx, AMATERS_EIO,
+                                 "backup '%s': fsync of %s: %s", name,
+                                 x->opts.backup_dir, strerror(errno));
+    }
     if (rc) {
-        unlink(tmp);
+        unlink(tmp); /* this BACKUP's own temporary file only */
+        if (what != NULL)
+            return amaters_qctx_fail(ctx, rc,
+                                     "backup '%s' failed: %s %s: %s", name,
+                                     what, path, strerror(e));
         return amaters_qctx_fail(ctx, rc, "backup '%s' failed: %s", name,
                                  amaters_strerror(rc));
     }
@@ -288,20 +352,53 @@ static int pass(struct amaters_exec *x, FILE *f, bool apply, uint64_t *count,
     return rc;
 }
 
+/* Opens the backup at path for reading: a regular file, not reached
+ * through a symbolic link. */
+static int open_backup(struct amaters_qctx *ctx, const char *name,
+                       const char *path, FILE **out)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+
+    if (fd < 0 && e == ENOENT)
+        return amaters_qctx_fail(ctx, AMATERS_ENOTFOUND,
+                                 "restore: backup '%s' not found (%s)", name,
+                                 strerror(e));
+    if (fd < 0 && e != ELOOP)
+        return amaters_qctx_fail(ctx, AMATERS_EIO,
+                                 "restore: backup '%s': open %s: %s", name,
+                                 path, strerror(e));
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return amaters_qctx_fail(ctx, AMATERS_EIO,
+                                 "restore: backup '%s' is not a regular "
+                                 "file (%s); nothing was restored",
+                                 name, path);
+    }
+    *out = fdopen(fd, "rb");
+    if (*out == NULL) {
+        e = errno;
+        close(fd);
+        return amaters_qctx_fail(ctx, AMATERS_EIO,
+                                 "restore: backup '%s': open %s: %s", name,
+                                 path, strerror(e));
+    }
+    return 0;
+}
+
 int q_restore(struct amaters_exec *x, struct amaters_qctx *ctx,
               const char *name, uint64_t *keys, uint64_t *bytes)
 {
     char path[4096];
+    FILE *f = NULL;
     int rc = bk_path(x, ctx, name, path, sizeof path);
     if (rc)
         return rc;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return amaters_qctx_fail(ctx,
-                                 errno == ENOENT ? AMATERS_ENOTFOUND
-                                                 : AMATERS_EIO,
-                                 "restore: backup '%s' not found (%s)", name,
-                                 strerror(errno));
+    rc = open_backup(ctx, name, path, &f);
+    if (rc)
+        return rc;
     rc = pass(x, f, false, keys, bytes);
     if (rc == 0) {
         rewind(f);

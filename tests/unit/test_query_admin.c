@@ -4,9 +4,10 @@
  * there): STATS and VERIFY, unknown commands and refused BACKUP paths, COMPACT
  * (collections validated as queries validate theirs, the engine's figures, no
  * stored value changed), and a COMPACT in progress not holding up batches (and
- * its answer when cancelled at shutdown). The other executor tests are in
- * test_query.c; the fixture and query builders both use are in
- * query_fixture.h.
+ * its answer when cancelled at shutdown), and arguments refused rather than
+ * ignored or cut short (too many, a NUL byte inside). The other executor
+ * tests are in test_query.c; the fixture and query builders both use are
+ * in query_fixture.h.
  *
  * Expected answers are derived from the inputs (CRC computed with zlib).
  */
@@ -174,6 +175,74 @@ static void test_admin_compact(void **state)
     check_values(f, "b", 0, 200, "v2");
 }
 
+/* More arguments than a command takes, or a NUL byte inside one, are
+ * refused with AMATERS_EINVAL (ERROR_PROTOCOL_INVALID_REQUEST) and a
+ * message naming the command; the documented forms still pass the
+ * argument check (the fixture has no backup directory, so BACKUP and
+ * RESTORE then fail with AMATERS_EUNSUPPORTED, and RESTORE's name is not
+ * looked up). */
+/* a string literal and its length (it may hold a NUL) */
+#define CMD(s) s, sizeof(s) - 1
+
+static void test_admin_args(void **state)
+{
+    struct fx *f = *state;
+    const struct {
+        const char *cmd;
+        size_t len;
+        int rc;
+        const char *msg;
+    } cases[] = {
+        {CMD("STATS x y"), AMATERS_EINVAL, "STATS takes no arguments, got 2"},
+        {CMD("verify x"), AMATERS_EINVAL, "VERIFY takes no arguments, got 1"},
+        {CMD("METRICS x"), AMATERS_EINVAL, "METRICS takes no arguments, got 1"},
+        {CMD("NODES x"), AMATERS_EINVAL, "NODES takes no arguments, got 1"},
+        {CMD("CLUSTER_INFO x"), AMATERS_EINVAL,
+         "CLUSTER_INFO takes no arguments, got 1"},
+        {CMD("LOGS 2 3"), AMATERS_EINVAL,
+         "LOGS takes at most 1 argument ([N]), got 2"},
+        {CMD("COMPACT users extra"), AMATERS_EINVAL,
+         "COMPACT takes at most 1 argument ([COLLECTION]), got 2"},
+        {CMD("RESTORE ok1 bogus"), AMATERS_EINVAL,
+         "RESTORE takes 1 argument (NAME), got 2"},
+        {CMD("BACKUP n full extra"), AMATERS_EINVAL,
+         "BACKUP takes at most 2 arguments (NAME [full|incremental]), "
+         "got 3"},
+        {CMD("BACKUP n full a b c"), AMATERS_EINVAL, "got 5"},
+        {CMD("BACKUP a\0/../../etc"), AMATERS_EINVAL,
+         "BACKUP: argument 1 contains a NUL byte"},
+        {CMD("RESTORE a\0b"), AMATERS_EINVAL,
+         "RESTORE: argument 1 contains a NUL byte"},
+        {CMD("BACKUP n full\0x"), AMATERS_EINVAL,
+         "BACKUP: argument 2 contains a NUL byte"},
+        {CMD("LOGS 5\0x"), AMATERS_EINVAL, "LOGS: argument 1 contains a NUL"},
+        {CMD("STATS\0x"), AMATERS_EINVAL, "command name contains a NUL"},
+        {CMD("BACKUP n incremental"), AMATERS_EUNSUPPORTED,
+         "no backup directory"},
+        {CMD("BACKUP n"), AMATERS_EUNSUPPORTED, "no backup directory"},
+        {CMD("RESTORE n"), AMATERS_EUNSUPPORTED, "no backup directory"},
+        {CMD("BACKUP"), AMATERS_EINVAL, "BACKUP needs a backup name"},
+        {CMD("LOGS 2"), 0, NULL},
+        {CMD("COMPACT users"), 0, NULL},
+        {CMD("STATS"), 0, NULL},
+    };
+    cJSON *j = NULL;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        f->ctx.err[0] = '\0';
+        int rc = admin_json(f, cases[i].cmd, cases[i].len, &j);
+        if (rc != cases[i].rc)
+            fail_msg("%s: rc %d, want %d (%s)", cases[i].cmd, rc,
+                     cases[i].rc, f->ctx.err);
+        if (cases[i].msg != NULL && strstr(f->ctx.err, cases[i].msg) == NULL)
+            fail_msg("%s: message '%s' lacks '%s'", cases[i].cmd, f->ctx.err,
+                     cases[i].msg);
+        cJSON_Delete(j);
+        j = NULL;
+    }
+    assert_int_equal(amaters_errmap(AMATERS_EINVAL).code, 2000);
+}
+
 /* Stands in for the compaction of a large database: blocks until the
  * test releases it or 5 s pass (timed_out), then returns
  * AMATERS_ESHUTDOWN, as one cancelled at shutdown does. */
@@ -261,7 +330,7 @@ static void test_compact_does_not_block(void **state)
                                                          teardown, ch)
 #define ENGINE_TESTS(ch)                                                   \
     T(test_admin_stats_verify, ch), T(test_admin_compact, ch),             \
-        T(test_compact_does_not_block, ch)
+        T(test_compact_does_not_block, ch), T(test_admin_args, ch)
 
 int main(void)
 {
