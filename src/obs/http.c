@@ -8,8 +8,15 @@
  * MHD_stop_daemon(); when MHD_start_daemon() fails it leaves it open
  * (checked against 0.9.75), so we close it then.
  *
- * Every request is answered on its first handler call; a request body
- * (for the 405 answers to POST and the like) is never read.
+ * A request is answered on its second handler call: the first one (made
+ * as soon as the headers are in, *con_cls still NULL) only marks the
+ * request as seen. libmicrohttpd treats a response queued on the first
+ * call as an "early response" and closes the connection after it, which
+ * would defeat HTTP/1.1 keep-alive and drop pipelined requests. A request
+ * that announces a body (POST and the like, answered 405 or 404) is still
+ * answered on its first call, so the body is never read and the connection
+ * is closed after the answer: libmicrohttpd 0.9.75 closes it without any
+ * answer when one is queued while upload data is left unconsumed.
  */
 #include "obs/http.h"
 
@@ -187,6 +194,24 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r,
     return rv;
 }
 
+/* Static marker stored in *con_cls after a request's first handler call;
+ * nothing to free. */
+static char request_seen;
+
+/* True when the request announces a body (a non-zero Content-Length or
+ * any Transfer-Encoding). */
+static int has_body(struct MHD_Connection *c)
+{
+    const char *len = MHD_lookup_connection_value(
+        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_TRANSFER_ENCODING)
+        != NULL)
+        return 1;
+    return len != NULL && strspn(len, "0") != strlen(len);
+}
+
 static enum MHD_Result handle_cb(void *cls, struct MHD_Connection *c,
                                  const char *url, const char *method,
                                  const char *version, const char *upload,
@@ -201,7 +226,10 @@ static enum MHD_Result handle_cb(void *cls, struct MHD_Connection *c,
     (void)version;
     (void)upload;
     (void)upload_size;
-    (void)con_cls;
+    if (*con_cls == NULL && !has_body(c)) {
+        *con_cls = &request_seen; /* answer on the next call */
+        return MHD_YES;
+    }
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(url, routes[i].path) == 0)
             route = &routes[i];

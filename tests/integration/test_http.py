@@ -1,8 +1,10 @@
 """Health and metrics HTTP endpoints (compatibility.md "Health and metrics
 HTTP"): status codes, JSON health, Prometheus text format validity and
 request counters that move."""
+import http.client
 import json
 import re
+import socket
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -234,3 +236,47 @@ def test_write_stall_metrics_exported(make_server):
     calls = [x.value for x in by["amaters_commit_group_calls"].samples
              if x.name.endswith("_sum")]
     assert calls == [20.0]   # every SET went through a commit group
+
+
+def test_keep_alive_two_requests_one_connection(module_server):
+    """HTTP/1.1 keep-alive: two GETs on one connection, both answered, no
+    `Connection: close`, and the same socket carries both."""
+    conn = http.client.HTTPConnection("127.0.0.1", module_server.http_port,
+                                      timeout=5)
+    try:
+        conn.request("GET", "/healthz")
+        r1 = conn.getresponse()
+        r1.read()
+        assert r1.status == 200
+        assert (r1.getheader("Connection") or "").lower() != "close", \
+            r1.getheaders()
+        assert not r1.will_close
+        sock = conn.sock
+        assert sock is not None
+        conn.request("GET", "/healthz")
+        r2 = conn.getresponse()
+        r2.read()
+        assert r2.status == 200
+        assert (r2.getheader("Connection") or "").lower() != "close"
+        assert conn.sock is sock
+    finally:
+        conn.close()
+
+
+def test_pipelined_requests_both_answered(module_server):
+    """Two requests sent back to back before reading: both get an answer,
+    in order, on the one connection."""
+    req = (b"GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n"
+           b"GET /nope HTTP/1.1\r\nHost: localhost\r\n"
+           b"Connection: close\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", module_server.http_port),
+                                  timeout=5) as s:
+        s.sendall(req)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    statuses = re.findall(rb"^HTTP/1\.1 (\d{3}) ", data, re.M)
+    assert statuses == [b"200", b"404"], data

@@ -666,6 +666,48 @@ static void test_concurrent_scrapes(void **state)
     response_free(&r);
 }
 
+/* Keep-alive: two pipelined HTTP/1.1 requests on one connection, the
+ * first without Connection: close, are both answered, and the first
+ * answer does not announce a close. */
+static void test_keep_alive_pipelined(void **state)
+{
+    static const char req[] =
+        "GET /livez HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        "GET /nope HTTP/1.1\r\nHost: localhost\r\n"
+        "Connection: close\r\n\r\n";
+    struct fixture *fx = *state;
+    char buf[4096];
+    size_t len = 0;
+    const char *second;
+    int fd;
+
+    amaters_health_heartbeat();
+    fd = connect_to(AF_INET, fx->port);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, req, sizeof req - 1),
+                     (ssize_t)(sizeof req - 1));
+    for (;;) {
+        ssize_t got = read(fd, buf + len, sizeof buf - 1 - len);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        assert_true(got >= 0);
+        if (got == 0 || len + (size_t)got == sizeof buf - 1) {
+            len += (size_t)got;
+            break;
+        }
+        len += (size_t)got;
+    }
+    close(fd);
+    buf[len] = '\0';
+    assert_int_equal(strncmp(buf, "HTTP/1.1 200 ", 13), 0);
+    second = strstr(buf + 1, "HTTP/1.1 404 ");
+    assert_non_null(second);
+    /* No Connection: close in the first answer's headers. */
+    assert_null(memmem(buf, (size_t)(second - buf), "Connection: close",
+                       17));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +726,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parse_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_loopback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keep_alive_pipelined, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_scrapes, setup,
                                         teardown),
     };
