@@ -536,6 +536,10 @@ int q_admin(struct amaters_exec *x, struct amaters_qctx *ctx,
         if (ctx->err[0] == '\0')
             amaters_qctx_fail(ctx, rc, "admin %s: %s", a.argv[0],
                               amaters_strerror(rc));
+        /* operators look for failed BACKUPs and RESTOREs in the log too
+         * (the message is escaped by the log) */
+        amaters_log(AMATERS_LOG_WARN, "admin", "admin command failed: %s",
+                    ctx->err);
         goto out;
     }
     if (known) {

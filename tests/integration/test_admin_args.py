@@ -10,7 +10,7 @@ import threading
 import grpc
 import pytest
 
-from conftest import (E, Client, admin, assert_error, blob, q_set,
+from conftest import (E, Client, admin, assert_error, blob, q_set, wait_until,
                       result_of)
 
 NKEYS = 200
@@ -145,3 +145,19 @@ def test_restore_refuses_non_regular_files(server, client):
             err.message
     _, r = admin(client, "RESTORE real")
     assert r is not None and r["keys_restored"] == 1
+
+
+def test_failed_admin_commands_are_logged(server, client):
+    """Operators find failed BACKUPs and RESTOREs in the log, not only the
+    successful ones."""
+    resp, body = admin(client, "RESTORE no_such_backup")
+    assert body is None, body
+
+    def logged():
+        with open(server.log_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        return [ln for ln in text.splitlines()
+                if "admin command failed" in ln and "no_such_backup" in ln]
+    lines = wait_until(logged, timeout=10)
+    assert lines, "no log line for the failed RESTORE"
+    assert "WARN" in lines[0], lines[0]
