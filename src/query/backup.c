@@ -22,6 +22,7 @@
  */
 #include "query/internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -33,6 +34,7 @@
 #include "core/alloc.h"
 #include "core/crc32.h"
 #include "core/errors.h"
+#include "obs/log.h"
 
 #define BK_MAGIC "AMBK"
 #define BK_FORMAT 1u
@@ -353,12 +355,14 @@ static int pass(struct amaters_exec *x, FILE *f, bool apply, uint64_t *count,
 }
 
 /* Opens the backup at path for reading: a regular file, not reached
- * through a symbolic link. */
+ * through a symbolic link. O_NONBLOCK: opening a FIFO for reading would
+ * otherwise wait for a writer, holding a worker (and shutdown) forever;
+ * it is cleared once the file is known to be regular. */
 static int open_backup(struct amaters_qctx *ctx, const char *name,
                        const char *path, FILE **out)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     int e = errno;
 
     if (fd < 0 && e == ENOENT)
@@ -377,6 +381,9 @@ static int open_backup(struct amaters_qctx *ctx, const char *name,
                                  "file (%s); nothing was restored",
                                  name, path);
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     *out = fdopen(fd, "rb");
     if (*out == NULL) {
         e = errno;
@@ -412,4 +419,62 @@ int q_restore(struct amaters_exec *x, struct amaters_qctx *ctx,
                                        "truncated; nothing was restored"
                                      : amaters_strerror(rc));
     return 0;
+}
+
+/* True if s is a run of digits followed by end (at least one digit). */
+static bool digits_then(const char *s, char end, const char **rest)
+{
+    const char *p = s;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (p == s || *p != end)
+        return false;
+    *rest = p;
+    return true;
+}
+
+/* True if name is one of open_tmp's names: <name>.amb.tmp.<pid>.<n>. */
+static bool is_backup_tmp(const char *name)
+{
+    const char *t = strstr(name, ".amb.tmp.");
+    const char *p;
+    if (t == NULL || t == name)
+        return false;
+    t += strlen(".amb.tmp.");
+    return digits_then(t, '.', &p) && digits_then(p + 1, '\0', &p);
+}
+
+unsigned amaters_exec_clean_stale_backups(struct amaters_exec *x)
+{
+    const char *dir = x->opts.backup_dir;
+    char path[4400];
+    unsigned removed = 0;
+    struct dirent *d;
+    struct stat st;
+    DIR *dh = dir[0] ? opendir(dir) : NULL;
+
+    if (dh == NULL)
+        return 0; /* no backup directory yet: nothing was left */
+    while ((d = readdir(dh)) != NULL) {
+        if (!is_backup_tmp(d->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, d->d_name);
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (unlink(path) == 0) {
+            removed++;
+            amaters_log(AMATERS_LOG_WARN, "query",
+                        "removed %s (%lld bytes): the temporary file of a "
+                        "BACKUP that did not finish (the server stopped "
+                        "during it)",
+                        path, (long long)st.st_size);
+        } else {
+            amaters_log(AMATERS_LOG_WARN, "query",
+                        "cannot remove %s, the temporary file of a BACKUP "
+                        "that did not finish: %s",
+                        path, strerror(errno));
+        }
+    }
+    closedir(dh);
+    return removed;
 }

@@ -86,6 +86,13 @@ int amaters_exec_create(struct amaters_engine *engine,
                         struct amaters_exec **out);
 void amaters_exec_destroy(struct amaters_exec *x);
 
+/* Removes the temporary files (<name>.amb.tmp.<pid>.<serial>) that a BACKUP
+ * interrupted by a crash left in the backup directory, logging each (WARN)
+ * and any it cannot remove. Other files are never touched. Call at start-up
+ * while holding the data-directory lock, before serving (no BACKUP can be
+ * running). Returns the number of files removed. */
+unsigned amaters_exec_clean_stale_backups(struct amaters_exec *x);
+
 /* Initialises ctx for a call with the given arena (deadline 0). */
 void amaters_qctx_init(struct amaters_qctx *ctx, struct amaters_arena *arena);
 

@@ -116,7 +116,7 @@ void rpc_set_deadline(struct rcall *c, bool has_timeout, uint32_t timeout_ms)
 {
     uint64_t now = amaters_now_ns();
     uint64_t best = 0;
-    uint32_t dflt = c->w->rpc->opts.default_timeout_ms;
+    uint32_t dflt = c->rpc->opts.default_timeout_ms;
 
     if (!has_timeout && dflt)
         timeout_ms = dflt, has_timeout = true;

@@ -1,7 +1,7 @@
 /*
  * completer.c - answers deferred writes off the storage engine's thread
  * when the call's own worker cannot be woken (the fallback; normally the
- * engine's callback wakes the worker with a zero-op batch, unary.c).
+ * engine's callback wakes a worker with a zero-op batch, unary.c).
  *
  * The engine's committer calls back once per write of a commit group; if
  * it also encoded and sent every answer, the next group's fsync would wait

@@ -2,13 +2,26 @@
  * internal.h - the gRPC front end's shared state (rpc/ only).
  *
  * Every completion-queue tag is a struct rtag: a kind and the call that
- * owns it, never a bare pointer cast. A call is owned by the worker whose
- * completion queue it is bound to; all of its handlers run on that one
- * thread, so a call needs no lock. A call is freed when its last
- * outstanding batch completes (refs). The one exception to "one thread per
- * call" is a deferred write (unary SET on an engine with write_async): the
- * worker hands the call over and never touches it again, and the engine's
- * completion finishes it.
+ * owns it, never a bare pointer cast.
+ *
+ * Threads: the server has ONE completion queue, polled by every worker
+ * thread (server.worker_threads). gRPC core pins each connection to one of
+ * the server's queues when it is accepted; with one queue per worker, a
+ * long handler (BACKUP, COMPACT, a big batch) on one worker stalled every
+ * connection pinned to that worker's queue even while the others idled.
+ * With one shared queue, a call waits only when every worker is busy.
+ *
+ * A call's completions may therefore be handled by different workers, one
+ * after another. That needs no lock because a call never has two
+ * completions whose handlers touch its state in flight at once: unary
+ * calls have one batch at a time; a stream or bidi call has one send (or
+ * receive) at a time plus its RECV_CLOSE_ON_SERVER batch, whose handler
+ * only drops a reference. Every handler starts its next batch as its last
+ * use of the call (the completion queue orders the hand-over). A call is
+ * freed when its last reference goes (refs: atomic). A deferred write
+ * (unary SET on an engine with write_async) is handed to the engine and
+ * comes back on the queue as a TAG_WRITTEN completion (or through the
+ * completer), again with nothing else in flight.
  */
 #ifndef AMATERS_RPC_INTERNAL_H
 #define AMATERS_RPC_INTERNAL_H
@@ -41,21 +54,41 @@ enum tag_kind {
     TAG_RECV,     /* a bidi receive finished */
     TAG_CLOSE,    /* RECV_CLOSE_ON_SERVER finished */
     TAG_SHUTDOWN, /* the server finished shutting down */
-    TAG_WRITTEN,  /* a deferred write is durable: answer on this worker */
+    TAG_WRITTEN,  /* a deferred write is durable: answer it */
 };
 
 struct rcall;
 
+/* A tag. `published` is stored (release) by the thread that starts a batch
+ * carrying the tag and loaded (acquire) by the worker that receives the
+ * completion: the hand-off of the call from one thread to another, made
+ * visible to ThreadSanitizer (the completion queue orders it too, but
+ * inside Debian's uninstrumented gRPC). */
 struct rtag {
     enum tag_kind kind;
     struct rcall *call;
+    atomic_int published;
 };
 
+/* Before a batch (or a request for a call) carrying t is started. */
+static inline void rpc_tag_publish(struct rtag *t)
+{
+    atomic_store_explicit(&t->published, (int)t->kind, memory_order_release);
+}
+
+/* The receiving side: the tag's kind, with everything its publisher did
+ * before publishing visible. */
+static inline enum tag_kind rpc_tag_receive(struct rtag *t)
+{
+    return (enum tag_kind)atomic_load_explicit(&t->published,
+                                               memory_order_acquire);
+}
+
+/* A thread polling the server's completion queue. */
 struct worker {
     struct amaters_rpc *rpc;
-    grpc_completion_queue *cq;
     pthread_t thread;
-    unsigned index;
+    unsigned index; /* 1-based once the thread runs, 0 before */
 };
 
 /* The completer: a thread that answers deferred writes (completer.c). */
@@ -70,6 +103,7 @@ struct rpc_completer {
 
 struct amaters_rpc {
     grpc_server *server;
+    grpc_completion_queue *cq; /* the one queue, polled by every worker */
     struct rpc_completer completer;
     struct worker *workers;
     unsigned nworkers;
@@ -90,14 +124,14 @@ struct amaters_rpc {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool shutdown_done;
-    /* Deferred writes wake their call's worker with a zero-op batch while
-     * wake_ok; cleared (under wake_mu) before the queues shut down. */
+    /* Deferred writes wake a worker with a zero-op batch on cq while
+     * wake_ok; cleared (under wake_mu) before the queue shuts down. */
     pthread_mutex_t wake_mu;
     bool wake_ok;
 };
 
 struct rcall {
-    struct worker *w;
+    struct amaters_rpc *rpc;
     enum method method;
     grpc_call *call;
     gpr_timespec deadline;
@@ -140,7 +174,9 @@ struct rcall {
 extern const char *const amaters_rpc_method_names[M_COUNT + 1];
 
 /* server.c */
-int rpc_arm(struct worker *w, enum method m);
+/* Arms one call slot of method m on the server's queue. Returns 0,
+ * AMATERS_ENOMEM or AMATERS_EINTERNAL (gRPC refused). Any worker. */
+int rpc_arm(struct amaters_rpc *r, enum method m);
 void rpc_call_unref(struct rcall *c);
 void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
                      struct rtag *tag);
@@ -198,8 +234,8 @@ bool rpc_utf8_valid(const uint8_t *s, size_t n);
  * limits. When max_top_repeated is not 0 (ExecuteBatch), a request whose
  * top-level repeated message field has more elements is refused before
  * unpacking (AMATERS_ETOOBIG, "batch has N queries; the limit is M").
- * Returns 0, or an AMATERS_E* code with the reason in c->qctx. Call's
- * worker thread only. */
+ * Returns 0, or an AMATERS_E* code with the reason in c->qctx. The
+ * thread handling the call's current completion only. */
 int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
                const ProtobufCMessageDescriptor *d, size_t max_top_repeated,
                ProtobufCMessage **out);
@@ -208,7 +244,8 @@ void rpc_set_deadline(struct rcall *c, bool has_timeout, uint32_t timeout_ms);
 /* The ErrorResponse for rc (wire code from query/errmap.h), message
  * prefix + the call's qctx reason. Allocated in the call's arena; when the
  * arena is full, the call's err_fallback (same code, message "out of
- * memory building the error"): never NULL. Call's thread only. */
+ * memory building the error"): never NULL. The thread handling the
+ * call only. */
 Amaters__Errors__ErrorResponse *rpc_error(struct rcall *c, int rc,
                                           const char *prefix);
 void rpc_send_status(struct rcall *c, grpc_status_code st, const char *msg,

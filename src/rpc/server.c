@@ -1,7 +1,8 @@
 /*
  * server.c - gRPC core server life cycle: channel args, registered
- * methods, one completion queue and thread per worker, arming calls,
- * dispatching completions by tag kind, graceful stop.
+ * methods, one completion queue polled by every worker thread (see
+ * internal.h for why one), arming calls, dispatching completions by tag
+ * kind, graceful stop.
  */
 #include "rpc/internal.h"
 
@@ -21,7 +22,9 @@
 #include "obs/http.h"
 #include "obs/log.h"
 
-/* Calls armed per method and worker: enough to absorb bursts. */
+/* Calls armed per method, times the number of workers: enough to absorb
+ * bursts (a call arriving with no armed slot waits in gRPC until one is
+ * armed again). */
 #define ARMED_PER_METHOD 8
 #define ARENA_CAP ((size_t)1 << 31)
 
@@ -54,7 +57,14 @@ void amaters_rpc_global_shutdown(void)
         grpc_shutdown();
 }
 
-static struct rcall *call_new(struct worker *w, enum method m)
+static void tag_init(struct rtag *t, enum tag_kind k, struct rcall *c)
+{
+    t->kind = k;
+    t->call = c;
+    atomic_init(&t->published, (int)k);
+}
+
+static struct rcall *call_new(struct amaters_rpc *r, enum method m)
 {
     struct rcall *c = amaters_calloc(1, sizeof *c);
     if (c == NULL)
@@ -64,16 +74,16 @@ static struct rcall *call_new(struct worker *w, enum method m)
         amaters_free(c);
         return NULL;
     }
-    c->w = w;
+    c->rpc = r;
     c->method = m;
     grpc_metadata_array_init(&c->md);
     grpc_call_details_init(&c->details);
-    c->t_new = (struct rtag){TAG_NEW, c};
-    c->t_done = (struct rtag){TAG_DONE, c};
-    c->t_written = (struct rtag){TAG_WRITTEN, c};
-    c->t_send = (struct rtag){TAG_SEND, c};
-    c->t_recv = (struct rtag){TAG_RECV, c};
-    c->t_close = (struct rtag){TAG_CLOSE, c};
+    tag_init(&c->t_new, TAG_NEW, c);
+    tag_init(&c->t_done, TAG_DONE, c);
+    tag_init(&c->t_written, TAG_WRITTEN, c);
+    tag_init(&c->t_send, TAG_SEND, c);
+    tag_init(&c->t_recv, TAG_RECV, c);
+    tag_init(&c->t_close, TAG_CLOSE, c);
     amaters_qctx_init(&c->qctx, c->arena);
     return c;
 }
@@ -90,7 +100,7 @@ static void call_free(struct rcall *c)
     if (c->admitted)
         amaters_call_identity_clear(&c->identity);
     if (c->counted) {
-        struct amaters_rpc *r = c->w->rpc;
+        struct amaters_rpc *r = c->rpc;
         long left = atomic_fetch_sub(&r->active, 1) - 1;
         rpc_metrics_active(left);
         if (left == 0 && atomic_load(&r->stopping)) {
@@ -122,6 +132,7 @@ void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
                      struct rtag *tag)
 {
     atomic_fetch_add(&c->refs, 1);
+    rpc_tag_publish(tag); /* hands the call over to the completion */
     grpc_call_error e = grpc_call_start_batch(c->call, ops, n, tag, NULL);
     if (e != GRPC_CALL_OK) {
         amaters_log(AMATERS_LOG_ERROR, "rpc", "%s: start batch failed (%d)",
@@ -130,22 +141,22 @@ void rpc_start_batch(struct rcall *c, const grpc_op *ops, size_t n,
     }
 }
 
-int rpc_arm(struct worker *w, enum method m)
+int rpc_arm(struct amaters_rpc *r, enum method m)
 {
-    struct amaters_rpc *r = w->rpc;
-    struct rcall *c = call_new(w, m);
+    struct rcall *c = call_new(r, m);
     grpc_call_error e;
     if (c == NULL)
         return AMATERS_ENOMEM;
     atomic_init(&c->refs, 1);
+    rpc_tag_publish(&c->t_new);
     if (m == M_UNKNOWN) {
         e = grpc_server_request_call(r->server, &c->call, &c->details, &c->md,
-                                     w->cq, w->cq, &c->t_new);
+                                     r->cq, r->cq, &c->t_new);
     } else {
         bool with_payload = m != M_INTERACTIVE;
         e = grpc_server_request_registered_call(
             r->server, r->methods[m], &c->call, &c->deadline, &c->md,
-            with_payload ? &c->payload : NULL, w->cq, w->cq, &c->t_new);
+            with_payload ? &c->payload : NULL, r->cq, r->cq, &c->t_new);
     }
     if (e != GRPC_CALL_OK) {
         call_free(c);
@@ -157,7 +168,7 @@ int rpc_arm(struct worker *w, enum method m)
 /* Runs the gate; on refusal answers the call and returns false. */
 static bool admit(struct rcall *c)
 {
-    struct amaters_rpc *r = c->w->rpc;
+    struct amaters_rpc *r = c->rpc;
     char why[256];
     uint32_t retry = 0;
     int rc = amaters_gate_admit(r->opts.gate, c->call, &c->md, &c->identity,
@@ -203,14 +214,14 @@ static void start_handler(struct rcall *c)
 
 static void on_new(struct rcall *c, bool ok)
 {
-    struct amaters_rpc *r = c->w->rpc;
+    struct amaters_rpc *r = c->rpc;
     if (!ok) {
         /* The server is shutting down: the armed slot is released. */
         call_free(c);
         return;
     }
     if (!atomic_load(&r->stopping))
-        rpc_arm(c->w, c->method);
+        rpc_arm(r, c->method);
     atomic_store(&c->refs, 1); /* the handler's reference */
     c->started_ns = amaters_now_ns();
     c->counted = true;
@@ -229,10 +240,10 @@ static void on_new(struct rcall *c, bool ok)
     rpc_call_unref(c); /* the handler's reference */
 }
 
-static void dispatch(struct rtag *t, bool ok)
+static void dispatch(struct rtag *t, enum tag_kind kind, bool ok)
 {
     struct rcall *c = t->call;
-    switch (t->kind) {
+    switch (kind) {
     case TAG_NEW:
         on_new(c, ok);
         return;
@@ -264,20 +275,21 @@ static void *worker_main(void *arg)
     struct amaters_rpc *r = w->rpc;
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(
-            w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+            r->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
-            break;
+            break; /* every poller sees it once the queue is drained */
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
         struct rtag *t = ev.tag;
-        if (t->kind == TAG_SHUTDOWN) {
+        enum tag_kind kind = rpc_tag_receive(t);
+        if (kind == TAG_SHUTDOWN) {
             pthread_mutex_lock(&r->mu);
             r->shutdown_done = true;
             pthread_cond_broadcast(&r->cv);
             pthread_mutex_unlock(&r->mu);
             continue;
         }
-        dispatch(t, ev.success != 0);
+        dispatch(t, kind, ev.success != 0);
     }
     return NULL;
 }
@@ -355,17 +367,20 @@ static const char *bind_problem(const char *addr, bool *in_use)
 static int start_workers(struct amaters_rpc *r)
 {
     char name[16];
+    unsigned armed = ARMED_PER_METHOD * r->nworkers;
 
+    for (int m = 0; m < M_COUNT; m++) {
+        for (unsigned k = 0; k < armed; k++) {
+            if (rpc_arm(r, (enum method)m))
+                return AMATERS_EINTERNAL;
+        }
+    }
+    for (unsigned k = 0; k < r->nworkers; k++) {
+        if (rpc_arm(r, M_UNKNOWN))
+            return AMATERS_EINTERNAL;
+    }
     for (unsigned i = 0; i < r->nworkers; i++) {
         struct worker *w = &r->workers[i];
-        for (int m = 0; m < M_COUNT; m++) {
-            for (int k = 0; k < ARMED_PER_METHOD; k++) {
-                if (rpc_arm(w, (enum method)m))
-                    return AMATERS_EINTERNAL;
-            }
-        }
-        if (rpc_arm(w, M_UNKNOWN))
-            return AMATERS_EINTERNAL;
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
             return AMATERS_EINTERNAL;
         snprintf(name, sizeof name, "amaters-cq%u", i % 100);
@@ -396,19 +411,17 @@ int amaters_rpc_start(const struct amaters_rpc_options *opts,
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     pthread_mutex_init(&r->wake_mu, NULL);
-    r->shutdown_tag = (struct rtag){TAG_SHUTDOWN, NULL};
+    tag_init(&r->shutdown_tag, TAG_SHUTDOWN, NULL);
     r->server = create_server(opts);
     r->workers = amaters_calloc(r->nworkers, sizeof *r->workers);
     if (r->server == NULL || r->workers == NULL) {
         snprintf(err, errlen, "gRPC: cannot create the server");
         goto fail;
     }
-    for (unsigned i = 0; i < r->nworkers; i++) {
+    for (unsigned i = 0; i < r->nworkers; i++)
         r->workers[i].rpc = r;
-        r->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
-        grpc_server_register_completion_queue(r->server, r->workers[i].cq,
-                                              NULL);
-    }
+    r->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(r->server, r->cq, NULL);
     for (int m = 0; m < M_COUNT; m++) {
         r->methods[m] = grpc_server_register_method(
             r->server, method_paths[m], NULL,
@@ -495,7 +508,7 @@ static bool wait_shutdown(struct amaters_rpc *r, uint64_t timeout_ms,
     return done;
 }
 
-/* Frees the calls armed on a queue whose worker never ran. */
+/* Frees the calls armed on the queue when no worker ever ran. */
 static void drain_unstarted(grpc_completion_queue *cq)
 {
     for (;;) {
@@ -504,7 +517,7 @@ static void drain_unstarted(grpc_completion_queue *cq)
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             return;
         struct rtag *t = ev.tag;
-        if (ev.type == GRPC_OP_COMPLETE && t->kind == TAG_NEW)
+        if (ev.type == GRPC_OP_COMPLETE && rpc_tag_receive(t) == TAG_NEW)
             call_free(t->call);
     }
 }
@@ -571,8 +584,8 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
 
     atomic_store(&r->stopping, true);
     if (r->server && threads) {
-        grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,
-                                        &r->shutdown_tag);
+        rpc_tag_publish(&r->shutdown_tag);
+        grpc_server_shutdown_and_notify(r->server, r->cq, &r->shutdown_tag);
         /* Drain: wait for the calls in flight (bounded). gRPC core would
          * then still keep idle connections for a GOAWAY round trip; once
          * nothing is in flight there is nothing to wait for, so after a
@@ -585,8 +598,8 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
             wait_shutdown(r, 5000, false);
         }
     } else if (r->server && r->started) {
-        grpc_server_shutdown_and_notify(r->server, r->workers[0].cq,
-                                        &r->shutdown_tag);
+        rpc_tag_publish(&r->shutdown_tag);
+        grpc_server_shutdown_and_notify(r->server, r->cq, &r->shutdown_tag);
         grpc_server_cancel_all_calls(r->server);
     }
     /* A call still active after the cancellation is in a handler (a
@@ -607,17 +620,15 @@ long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
     r->wake_ok = false;
     pthread_mutex_unlock(&r->wake_mu);
     rpc_completer_stop(&r->completer);
-    for (unsigned i = 0; r->workers && i < r->nworkers; i++) {
-        struct worker *w = &r->workers[i];
-        if (w->cq == NULL)
-            continue;
-        grpc_completion_queue_shutdown(w->cq);
-        if (w->index) {
-            pthread_join(w->thread, NULL);
-        } else {
-            drain_unstarted(w->cq);
+    if (r->cq) {
+        grpc_completion_queue_shutdown(r->cq);
+        for (unsigned i = 0; r->workers && i < r->nworkers; i++) {
+            if (r->workers[i].index)
+                pthread_join(r->workers[i].thread, NULL);
         }
-        grpc_completion_queue_destroy(w->cq);
+        if (!threads)
+            drain_unstarted(r->cq);
+        grpc_completion_queue_destroy(r->cq);
     }
     amaters_free(r->workers);
     pthread_mutex_destroy(&r->mu);

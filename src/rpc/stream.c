@@ -49,7 +49,7 @@ static void next_chunk(struct rcall *c)
 
     amaters_arena_reset(c->arena);
     c->qctx.err[0] = '\0';
-    if (atomic_load(&c->w->rpc->stopping) && c->cursor &&
+    if (atomic_load(&c->rpc->stopping) && c->cursor &&
         amaters_cursor_count(c->cursor) == 0 && c->seq == 0) {
         finish(c, amaters_qctx_fail(&c->qctx, AMATERS_ESHUTDOWN,
                                     "the server is shutting down"));
@@ -102,7 +102,7 @@ void rpc_stream_start(struct rcall *c)
         rc = amaters_check_version(&c->qctx, req->version);
     }
     if (rc == 0)
-        rc = amaters_cursor_open(c->w->rpc->exec, &c->qctx, req->query,
+        rc = amaters_cursor_open(c->rpc->exec, &c->qctx, req->query,
                                  &c->cursor);
     if (rc) {
         finish(c, rc);

@@ -84,11 +84,11 @@ int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
             resp->request_id = req->request_id;
         }
         rc = amaters_check_version(&c->qctx, req->version);
-        if (rc == 0 && atomic_load(&c->w->rpc->stopping))
+        if (rc == 0 && atomic_load(&c->rpc->stopping))
             rc = amaters_qctx_fail(&c->qctx, AMATERS_ESHUTDOWN,
                                    "the server is shutting down");
         if (rc == 0)
-            rc = amaters_exec_query(c->w->rpc->exec, &c->qctx, req->query,
+            rc = amaters_exec_query(c->rpc->exec, &c->qctx, req->query,
                                     &res);
     }
     if (rc == 0) {
@@ -110,7 +110,7 @@ int rpc_fit_query_response(struct rcall *c,
                               Amaters__Aql__QueryResponse *resp, int rc)
 {
     size_t n = protobuf_c_message_get_packed_size(&resp->base);
-    size_t max = c->w->rpc->opts.max_message_bytes;
+    size_t max = c->rpc->opts.max_message_bytes;
     if (n <= max)
         return rc;
     rc = amaters_qctx_fail(&c->qctx, AMATERS_ETOOBIG,
@@ -124,12 +124,12 @@ int rpc_fit_query_response(struct rcall *c,
 }
 
 /* The engine's completion of a deferred SET (engine thread): hand the
- * call back to its worker (or to the completer) so that the committer
+ * call back to a worker (or to the completer) so that the committer
  * goes on with the next group at once. */
 static void deferred_done(void *arg, int rc)
 {
     struct rcall *c = arg;
-    struct amaters_rpc *r = c->w->rpc;
+    struct amaters_rpc *r = c->rpc;
     grpc_call *call = c->call;
     grpc_call_error e = GRPC_CALL_ERROR;
 
@@ -137,13 +137,15 @@ static void deferred_done(void *arg, int rc)
      * as soon as the wake-up below reaches it: every read of c (and of
      * the request buffers, by the engine) comes before this store. */
     atomic_store_explicit(&c->deferred_rc, rc, memory_order_release);
-    /* A batch of zero ops completes at once on the call's own queue: the
-     * worker that owns the call answers it, as it answers a GET, without
-     * another thread in between (measured: -20% server CPU per SET, up
-     * to +15% SETs/s). The completer is the fallback. */
+    /* A batch of zero ops completes at once on the server's queue: a
+     * worker answers it, as it answers a GET, without another thread in
+     * between (measured: -20% server CPU per SET, up to +15% SETs/s).
+     * The completer is the fallback. */
     pthread_mutex_lock(&r->wake_mu);
-    if (r->wake_ok)
+    if (r->wake_ok) {
+        rpc_tag_publish(&c->t_written);
         e = grpc_call_start_batch(call, NULL, 0, &c->t_written, NULL);
+    }
     pthread_mutex_unlock(&r->wake_mu);
     if (e != GRPC_CALL_OK)
         rpc_completer_push(&r->completer, c);
@@ -153,8 +155,10 @@ static void deferred_done(void *arg, int rc)
 
 void rpc_deferred_finish(struct rcall *c)
 {
-    Amaters__Aql__QueryResponse *resp = c->deferred_resp;
+    /* acquire first: the engine's (and the handing-over worker's) writes
+     * happen before what follows */
     int rc = atomic_load_explicit(&c->deferred_rc, memory_order_acquire);
+    Amaters__Aql__QueryResponse *resp = c->deferred_resp;
     if (rc) {
         amaters_qctx_fail(&c->qctx, rc, "set: storage: %s",
                           amaters_strerror(rc));
@@ -191,12 +195,12 @@ static void do_query(struct rcall *c)
          * thread must not touch the call after a successful hand-over. */
         c->deferred_resp = resp;
         atomic_fetch_add(&c->refs, 1);
-        atomic_fetch_add(&c->w->rpc->deferred, 1);
-        rc = amaters_exec_write_deferred(c->w->rpc->exec, &c->qctx,
+        atomic_fetch_add(&c->rpc->deferred, 1);
+        rc = amaters_exec_write_deferred(c->rpc->exec, &c->qctx,
                                          deferred_done, c);
         if (rc == 0)
             return;
-        atomic_fetch_sub(&c->w->rpc->deferred, 1);
+        atomic_fetch_sub(&c->rpc->deferred, 1);
         atomic_fetch_sub(&c->refs, 1);
         amaters_qctx_fail(&c->qctx, rc, "set: storage: %s",
                           amaters_strerror(rc));
@@ -218,7 +222,7 @@ static void do_batch(struct rcall *c)
     Amaters__Query__QueryResult **res = NULL;
     char prefix[64] = "";
     int rc = rpc_decode(c, c->payload, &amaters__aql__batch_request__descriptor,
-                        c->w->rpc->opts.max_batch_queries, &m);
+                        c->rpc->opts.max_batch_queries, &m);
     req = (Amaters__Aql__BatchRequest *)m;
     if (rc == 0) {
         rpc_set_deadline(c, req->_timeout_ms_case ==
@@ -233,11 +237,11 @@ static void do_batch(struct rcall *c)
         }
         rc = amaters_check_version(&c->qctx, req->version);
     }
-    if (rc == 0 && atomic_load(&c->w->rpc->stopping))
+    if (rc == 0 && atomic_load(&c->rpc->stopping))
         rc = amaters_qctx_fail(&c->qctx, AMATERS_ESHUTDOWN,
                                "the server is shutting down");
     if (rc == 0)
-        rc = amaters_exec_batch(c->w->rpc->exec, &c->qctx, req->queries,
+        rc = amaters_exec_batch(c->rpc->exec, &c->qctx, req->queries,
                                 req->n_queries, req->isolation_level, &res);
     if (rc == 0) {
         result.results = res;
@@ -270,7 +274,7 @@ static void do_health(struct rcall *c)
                         &amaters__aql__health_check_request__descriptor, 0,
                         &m);
     Amaters__Aql__HealthCheckRequest *req = (void *)m;
-    bool ready = amaters_health_ready() && !atomic_load(&c->w->rpc->stopping);
+    bool ready = amaters_health_ready() && !atomic_load(&c->rpc->stopping);
     const char *svc = "";
 
     if (rc == 0 && req->_service_case ==
@@ -290,7 +294,7 @@ static void do_health(struct rcall *c)
         resp.message = (char *)"serving";
     } else {
         resp.status = AMATERS__AQL__HEALTH_STATUS__HEALTH_NOT_SERVING;
-        resp.message = (char *)(atomic_load(&c->w->rpc->stopping) ||
+        resp.message = (char *)(atomic_load(&c->rpc->stopping) ||
                                         amaters_health_phase() >=
                                             AMATERS_PHASE_SHUTTING_DOWN
                                     ? "shutting down"
@@ -320,7 +324,7 @@ static void do_info(struct rcall *c)
     resp.capabilities = (char **)capabilities;
     resp.n_capabilities = sizeof capabilities / sizeof capabilities[0];
     resp.uptime_seconds =
-        (amaters_now_ns() - c->w->rpc->started_ns) / 1000000000ull;
+        (amaters_now_ns() - c->rpc->started_ns) / 1000000000ull;
     send_response(c, &resp.base, "ok");
 }
 

@@ -192,6 +192,7 @@ static int start_storage(struct runtime *rt)
     };
     if (amaters_exec_create(rt->engine, &xo, &rt->exec))
         return fail("query executor: out of memory");
+    amaters_exec_clean_stale_backups(rt->exec);
     amaters_health_set_component("storage", AMATERS_COMPONENT_UP, ops->name);
     return 0;
 }

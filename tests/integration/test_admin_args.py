@@ -3,7 +3,9 @@ tunnel"): concurrent BACKUPs of one name each write their own temporary
 file, so every published backup is complete and every caller is told the
 truth; an argument holding a NUL byte, or more arguments than a command
 takes, is refused with ERROR_PROTOCOL_INVALID_REQUEST instead of being cut
-short or ignored; RESTORE refuses anything but a regular file."""
+short or ignored; RESTORE refuses anything but a regular file (a FIFO
+included, without waiting on it); the temporary files of a BACKUP that a
+crash interrupted are removed at the next start, and nothing else is."""
 import os
 import threading
 
@@ -136,7 +138,10 @@ def test_restore_refuses_non_regular_files(server, client):
     d = backup_dir(server)
     os.mkdir(os.path.join(d, "dirbk.amb"))
     os.symlink(os.path.join(d, "real.amb"), os.path.join(d, "link.amb"))
-    for name in ("dirbk", "link"):
+    # a FIFO: opening it for reading used to wait for a writer forever,
+    # holding a worker (the call timed out; shutdown then hung)
+    os.mkfifo(os.path.join(d, "pipe.amb"))
+    for name in ("dirbk", "link", "pipe"):
         resp, body = admin(client, "RESTORE " + name)
         assert body is None, body
         err = assert_error(resp, E.ERROR_STORAGE_IO,
@@ -161,3 +166,28 @@ def test_failed_admin_commands_are_logged(server, client):
     lines = wait_until(logged, timeout=10)
     assert lines, "no log line for the failed RESTORE"
     assert "WARN" in lines[0], lines[0]
+
+
+def test_stale_backup_temporaries_removed_at_start(make_server):
+    """A server killed during a BACKUP leaves <name>.amb.tmp.<pid>.<n>; the
+    next start removes such files (logged) and keeps everything else."""
+    s = make_server(start=False)
+    d = backup_dir(s)
+    os.makedirs(d)
+    stale = ["nightly.amb.tmp.4242.0", "a.b.amb.tmp.1.17"]
+    kept = ["nightly.amb", "nightly.amb.tmp", "x.amb.tmp.12", "x.amb.tmp.1.2.3",
+            "x.amb.tmp.1.2~", ".amb.tmp.1.2", "notes.txt", "y.amb.tmp.a.1"]
+    for name in stale + kept:
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(b"partial")
+    os.mkdir(os.path.join(d, "dir.amb.tmp.5.6"))  # not a regular file
+    s.start()
+    left = sorted(os.listdir(d))
+    assert left == sorted(kept + ["dir.amb.tmp.5.6"]), left
+    log = s.log()
+    for name in stale:
+        assert "removed %s/%s (7 bytes): the temporary file of a BACKUP " \
+            "that did not finish" % (d, name) in log, log
+    # the real backup is untouched and still restorable by name lookup
+    with open(os.path.join(d, "nightly.amb"), "rb") as f:
+        assert f.read() == b"partial"
