@@ -1,15 +1,16 @@
 /*
  * rpc.h - the gRPC front end: serves amaters.aql.AqlService on gRPC core.
  *
- * It owns the gRPC server, one completion queue per worker thread, the
- * registered methods (each with calls armed at all times) and the generic
- * handler that answers unknown methods with UNIMPLEMENTED. Requests are
- * decoded with protobuf-c into a per-call arena, executed by the query
- * layer (query/query.h) on the worker thread that received them, and
- * answered per shared/spec/protocol.md.
+ * It owns the gRPC server, one completion queue polled by every worker
+ * thread, the registered methods (each with calls armed at all times) and
+ * the generic handler that answers unknown methods with UNIMPLEMENTED.
+ * Requests are decoded with protobuf-c into a per-call arena, executed by
+ * the query layer (query/query.h) on the worker thread that took the
+ * call's completion, and answered per shared/spec/protocol.md.
  *
  * Threads: amaters_rpc_start and amaters_rpc_stop are called by the main
- * thread only; the workers own every call.
+ * thread only; the workers own every call (internal.h says how a call
+ * passes from one worker to another).
  */
 #ifndef AMATERS_RPC_RPC_H
 #define AMATERS_RPC_RPC_H
