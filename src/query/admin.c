@@ -562,5 +562,8 @@ answer:
         rc = amaters_qctx_fail(ctx, AMATERS_ENOMEM, "out of memory");
 out:
     cJSON_Delete(o);
+    if (ctx->authz && ctx->authz->admin_done)
+        ctx->authz->admin_done(ctx->authz->arg, a.argc ? a.argv[0] : "",
+                               rc, rc ? ctx->err : "");
     return rc;
 }

@@ -405,8 +405,11 @@ static int exec_get(struct amaters_exec *x, struct amaters_qctx *ctx,
     Amaters__Types__CipherBlob *blob = NULL;
     int rc;
 
-    if (q_is_admin(g))
-        return q_admin(x, ctx, g, out);
+    if (q_is_admin(g)) {
+        /* the command line is a key: it has the keys' size limit */
+        rc = q_check_key(x, ctx, g->key, "admin");
+        return rc ? rc : q_admin(x, ctx, g, out);
+    }
     rc = q_check_collection(ctx, g->collection, "get");
     if (rc == 0)
         rc = q_check_key(x, ctx, g->key, "get");

@@ -53,14 +53,19 @@ struct amaters_exec_options {
 struct amaters_qctx;
 
 /* Authorization hook, consulted before each query touches data (every
- * query of a batch too). collection is NULL for server-wide actions (admin
- * commands, whose name is in what). Returns 0 to allow, or
- * AMATERS_EPERM after setting a message with amaters_qctx_fail. */
+ * query of a batch too). check: collection is NULL for server-wide actions
+ * (admin commands, whose name is in what); returns 0 to allow, or
+ * AMATERS_EPERM after setting a message with amaters_qctx_fail.
+ * admin_done (may be NULL): called once an admin command that check
+ * allowed has run, with its name, 0 or its error code, and the message the
+ * client gets ("" on success); for the audit trail. Both run on the
+ * calling thread. */
 struct amaters_authz_hook {
     int (*check)(void *arg, struct amaters_qctx *ctx, int action,
                  const uint8_t *collection, size_t collection_len,
                  const char *what);
     void *arg;
+    void (*admin_done)(void *arg, const char *what, int rc, const char *err);
 };
 
 /* Per-call context. The caller owns the arena and sets the deadline. */

@@ -448,12 +448,8 @@ int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
                                 (enum amaters_action)action, resource,
                                 &allowed);
     pthread_rwlock_unlock(&g->rbac_lock);
-    if (rc == 0 && allowed) {
-        if (action == AMATERS_QACTION_ADMIN)
-            audit(g, AMATERS_AUDIT_ADMIN_COMMAND, AMATERS_AUDIT_SUCCESS, id,
-                  what, resource, NULL);
-        return 0;
-    }
+    if (rc == 0 && allowed)
+        return 0; /* an admin command is audited once it has run */
     count_denied(aname);
     audit(g, AMATERS_AUDIT_AUTHORIZATION, AMATERS_AUDIT_DENIED, id,
           action == AMATERS_QACTION_ADMIN ? what : aname, resource,
@@ -463,6 +459,16 @@ int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
                              id->principal.subject ? id->principal.subject
                                                    : "anonymous",
                              aname, resource, what);
+}
+
+void amaters_gate_admin_done(void *identity, const char *what, int rc,
+                             const char *err)
+{
+    struct amaters_call_identity *id = identity;
+
+    audit(id->gate, AMATERS_AUDIT_ADMIN_COMMAND,
+          rc == 0 ? AMATERS_AUDIT_SUCCESS : AMATERS_AUDIT_FAILURE, id, what,
+          "server", rc == 0 ? NULL : err);
 }
 
 int amaters_gate_reload(struct amaters_gate *g,

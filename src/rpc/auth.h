@@ -66,6 +66,11 @@ int amaters_gate_check(void *identity, struct amaters_qctx *ctx, int action,
                        const uint8_t *collection, size_t collection_len,
                        const char *what);
 
+/* The hook's admin_done: records the admin_command audit event once the
+ * command has run (result success, or failure with err as the reason). */
+void amaters_gate_admin_done(void *identity, const char *what, int rc,
+                             const char *err);
+
 /* Applies a reloaded configuration's reloadable security settings
  * (authz.default_role, authz.default_mode; the roles file is read again):
  * builds the new role set, then swaps it in for calls checked from then on.

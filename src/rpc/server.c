@@ -175,8 +175,8 @@ static bool admit(struct rcall *c)
                                 &retry, why, sizeof why);
     if (rc == 0) {
         c->admitted = true;
-        c->hook = (struct amaters_authz_hook){amaters_gate_check,
-                                              &c->identity};
+        c->hook = (struct amaters_authz_hook){
+            amaters_gate_check, &c->identity, amaters_gate_admin_done};
         rpc_qctx_reset(c);
         return true;
     }

@@ -191,3 +191,15 @@ def test_stale_backup_temporaries_removed_at_start(make_server):
     # the real backup is untouched and still restorable by name lookup
     with open(os.path.join(d, "nightly.amb"), "rb") as f:
         assert f.read() == b"partial"
+
+
+def test_admin_command_line_has_the_key_size_limit(module_server, mclient):
+    """The command line is the key of a GET: over limits.max_key_bytes
+    (64 KiB) it is refused like any other key, before it is parsed."""
+    line = "STATS " + "x" * (64 * 1024)
+    resp, body = admin(mclient, line)
+    assert body is None, body
+    err = assert_error(resp, E.ERROR_VALIDATION_SIZE_EXCEEDED)
+    assert "the limit is 65536" in err.message, err.message
+    resp, body = admin(mclient, "STATS")   # still fine at normal size
+    assert body is not None and body["command"] == "STATS", resp

@@ -1,6 +1,6 @@
 """Audit log ([authz] audit_enabled, audit_log_path; docs/security.md,
 Audit log): JSON Lines, one record per authentication result, denial and
-admin command, each with id, RFC 3339 timestamp, event_type, result,
+admin command (with its outcome, recorded once it ran), each with id, RFC 3339 timestamp, event_type, result,
 principal, auth method, action, resource, peer address and request id;
 never a token, key, secret or stored value."""
 import datetime
@@ -83,6 +83,9 @@ audit_fsync = "always"
     # 4. admin command
     _, stats = admin(bearer_client(ch, tokens["admin"]), "STATS")
     assert stats is not None
+    # 4b. an admin command that fails is recorded as a failure, with why
+    resp, out = admin(bearer_client(ch, tokens["admin"]), "RESTORE nosuch")
+    assert out is None and resp.WhichOneof("response") == "error", resp
     # 5. API key authentication
     result_of(md_client(ch, [("x-api-key", API_KEY)]).get(coll, b"k"))
 
@@ -139,6 +142,13 @@ audit_fsync = "always"
     assert adm.get("resource") == "server", adm
     assert "STATS" in (adm.get("action") or ""), adm
     assert adm.get("auth_method") == "jwt", adm
+    # recorded once it ran, with its real result (it used to be "success"
+    # at authorization time, whatever the command then did)
+    restores = [x for x in recs if x.get("event_type") == "admin_command"
+                and "RESTORE" in (x.get("action") or "").upper()]
+    assert len(restores) == 1, restores
+    assert restores[0].get("result") == "failure", restores
+    assert "nosuch" in (restores[0].get("reason") or ""), restores
 
     key = find(event_type="authentication", result="success",
                principal="svc-key")
