@@ -336,7 +336,7 @@ static void test_authz_hook(void **state)
     struct qbuf b[2];
     Amaters__Query__QueryResult *r, **res;
     struct seen seen = {0};
-    struct amaters_authz_hook hook = {deny_secret_writes, &seen};
+    struct amaters_authz_hook hook = {deny_secret_writes, &seen, NULL};
     struct amaters_cursor *c = NULL;
 
     f->ctx.authz = &hook;
