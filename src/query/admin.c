@@ -49,12 +49,12 @@ static void split_args(char *s, size_t n, struct admin_args *a)
 
     a->argc = 0;
     for (;;) {
-        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        while (i < n && q_admin_sep(s[i]))
             i++;
         if (i == n)
             break;
         size_t b = i;
-        while (i < n && s[i] != ' ' && s[i] != '\t')
+        while (i < n && !q_admin_sep(s[i]))
             i++;
         if (a->argc < ADMIN_MAX_ARGS) {
             a->argv[a->argc] = s + b;

@@ -357,7 +357,9 @@ int q_authorize(struct amaters_qctx *ctx, const Amaters__Query__Query *q)
             size_t n = q->get->key->data.len - plen;
             const uint8_t *p = q->get->key->data.data + plen;
             size_t i = 0;
-            while (i < n && i < sizeof cmd - 1 && p[i] != ' ' && p[i] != '\t' &&
+            while (i < n && q_admin_sep((char)p[i]))
+                p++, n--; /* as split_args: leading space is no word */
+            while (i < n && i < sizeof cmd - 1 && !q_admin_sep((char)p[i]) &&
                    p[i] != '\0') {
                 cmd[i] = (char)p[i];
                 i++;

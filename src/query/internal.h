@@ -68,6 +68,14 @@ int q_range_bounds(struct amaters_exec *x, struct amaters_qctx *ctx,
                    const Amaters__Query__RangeQuery *r, struct ekey *lo,
                    struct ekey *hi);
 int q_is_admin(const Amaters__Query__GetQuery *g);
+
+/* Whether c separates the words of an admin command line: ASCII white
+ * space (a trailing newline from a shell pipe is not part of a word). */
+static inline bool q_admin_sep(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
 /* Asks ctx's authorization hook whether q may run. */
 int q_authorize(struct amaters_qctx *ctx, const Amaters__Query__Query *q);
 

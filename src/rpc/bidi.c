@@ -45,9 +45,7 @@ static void answer(struct rcall *c)
     grpc_byte_buffer_destroy(c->payload);
     c->payload = NULL;
     if (rc) {
-        amaters__aql__query_response__init(&resp);
-        resp.response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
-        resp.error = rpc_error(c, rc, NULL);
+        rpc_decode_failed(c, rc, &resp);
     } else {
         rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, &resp, false);
     }

@@ -12,6 +12,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,21 @@ static int check_wire(struct rcall *c, const ProtobufCMessageDescriptor *d,
     return 0;
 }
 
+/* Keeps the request_id of a request that failed to decode, if its
+ * top-level framing yields one (the answer echoes it). */
+static void salvage_request_id(struct rcall *c,
+                               const ProtobufCMessageDescriptor *d,
+                               const uint8_t *buf, size_t len)
+{
+    const uint8_t *id = NULL;
+    size_t n = 0;
+    if (rpc_wire_top_string(d, buf, len, "request_id", &id, &n))
+        c->salvaged_request_id =
+            n > INT_MAX ? NULL
+                        : amaters_arena_printf(c->arena, "%.*s", (int)n,
+                                               (const char *)id);
+}
+
 int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
                const ProtobufCMessageDescriptor *d, size_t max_top_repeated,
                ProtobufCMessage **out)
@@ -68,6 +84,7 @@ int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
     int rc;
 
     *out = NULL;
+    c->salvaged_request_id = NULL;
     if (bb == NULL)
         return amaters_qctx_fail(&c->qctx, AMATERS_EINVAL,
                                  "the call carried no request message");
@@ -81,6 +98,8 @@ int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
     rc = check_wire(c, d, GRPC_SLICE_START_PTR(s), len, max_top_repeated);
     if (rc == 0)
         *out = protobuf_c_message_unpack(d, &a, len, GRPC_SLICE_START_PTR(s));
+    if (rc || *out == NULL)
+        salvage_request_id(c, d, GRPC_SLICE_START_PTR(s), len);
     grpc_slice_unref(s);
     if (rc)
         return rc;

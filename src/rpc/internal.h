@@ -167,6 +167,9 @@ struct rcall {
     enum { STREAM_RUNNING, STREAM_END_SENT, STREAM_DONE } stream_state;
     /* ExecuteInteractive */
     bool half_closed;
+    /* request_id read from a request that failed to decode (rpc_decode;
+     * arena), for the error answer to echo; NULL if it had none */
+    char *salvaged_request_id;
     /* rpc_error's answer when the arena cannot hold one (never NULL) */
     Amaters__Errors__ErrorResponse err_fallback;
 };
@@ -229,13 +232,26 @@ int rpc_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
 /* True if s[0..n) is valid UTF-8 (as above). Any thread. */
 bool rpc_utf8_valid(const uint8_t *s, size_t n);
 
+/* Looks for the string field `name` of message d among the TOP-LEVEL fields
+ * of buf[0..len), reading only the top-level framing (nested messages are
+ * skipped unread), so that it works on a request refused before decoding
+ * (too deep, too many fields, a batch over its limit). On success points
+ * *out / *outlen into buf at the last occurrence, which is valid UTF-8
+ * without NUL, and returns true; false when absent, invalid, or the
+ * framing breaks before any occurrence. Pure function: any thread. */
+bool rpc_wire_top_string(const ProtobufCMessageDescriptor *d,
+                         const uint8_t *buf, size_t len, const char *name,
+                         const uint8_t **out, size_t *outlen);
+
 /* codec.c: decodes the request bb into *out (allocated in the call's
  * arena, released with it) after rpc_wire_check with the RPC_WIRE_*
  * limits. When max_top_repeated is not 0 (ExecuteBatch), a request whose
  * top-level repeated message field has more elements is refused before
  * unpacking (AMATERS_ETOOBIG, "batch has N queries; the limit is M").
- * Returns 0, or an AMATERS_E* code with the reason in c->qctx. The
- * thread handling the call's current completion only. */
+ * Returns 0, or an AMATERS_E* code with the reason in c->qctx and, when
+ * the bytes carry a top-level request_id, that id in
+ * c->salvaged_request_id (else NULL). The thread handling the call's
+ * current completion only. */
 int rpc_decode(struct rcall *c, grpc_byte_buffer *bb,
                const ProtobufCMessageDescriptor *d, size_t max_top_repeated,
                ProtobufCMessage **out);
@@ -266,6 +282,11 @@ void rpc_metrics_request_bytes(size_t n);
 void rpc_metrics_response_bytes(size_t n);
 void rpc_metrics_active(long n);
 const char *rpc_outcome(int rc);
+
+/* unary.c: fills resp (arena) with the error answer to a QueryRequest
+ * that rpc_decode refused with rc, echoing its salvaged request_id. */
+void rpc_decode_failed(struct rcall *c, int rc,
+                       Amaters__Aql__QueryResponse *resp);
 
 /* unary.c: runs one QueryRequest (NULL = undecodable) into resp. */
 int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,

@@ -57,6 +57,20 @@ static uint64_t elapsed_ms(const struct rcall *c)
     return (amaters_now_ns() - c->started_ns) / 1000000ull;
 }
 
+void rpc_decode_failed(struct rcall *c, int rc,
+                       Amaters__Aql__QueryResponse *resp)
+{
+    amaters__aql__query_response__init(resp);
+    resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
+    resp->error = rpc_error(c, rc, NULL); /* never NULL */
+    if (c->salvaged_request_id) {
+        c->identity.request_id = c->salvaged_request_id;
+        resp->_request_id_case =
+            AMATERS__AQL__QUERY_RESPONSE___REQUEST_ID_REQUEST_ID;
+        resp->request_id = c->salvaged_request_id;
+    }
+}
+
 /* Shared by ExecuteQuery and ExecuteInteractive: runs one request and
  * fills resp (arena). Returns the rc for metrics. */
 int rpc_run_query(struct rcall *c, const Amaters__Aql__QueryRequest *req,
@@ -184,9 +198,7 @@ static void do_query(struct rcall *c)
     int rc = rpc_decode(c, c->payload, &amaters__aql__query_request__descriptor,
                         0, &m);
     if (rc) {
-        amaters__aql__query_response__init(resp);
-        resp->response_case = AMATERS__AQL__QUERY_RESPONSE__RESPONSE_ERROR;
-        resp->error = rpc_error(c, rc, NULL);
+        rpc_decode_failed(c, rc, resp);
     } else {
         rc = rpc_run_query(c, (Amaters__Aql__QueryRequest *)m, resp, true);
     }
@@ -236,6 +248,11 @@ static void do_batch(struct rcall *c)
             resp.request_id = req->request_id;
         }
         rc = amaters_check_version(&c->qctx, req->version);
+    } else if (c->salvaged_request_id) {
+        c->identity.request_id = c->salvaged_request_id;
+        resp._request_id_case =
+            AMATERS__AQL__BATCH_RESPONSE___REQUEST_ID_REQUEST_ID;
+        resp.request_id = c->salvaged_request_id;
     }
     if (rc == 0 && atomic_load(&c->rpc->stopping))
         rc = amaters_qctx_fail(&c->qctx, AMATERS_ESHUTDOWN,

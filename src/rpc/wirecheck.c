@@ -277,3 +277,42 @@ int rpc_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *buf,
                     (len + l.max_overhead) / MIB);
     return 0;
 }
+
+bool rpc_wire_top_string(const ProtobufCMessageDescriptor *d,
+                         const uint8_t *buf, size_t len, const char *name,
+                         const uint8_t **out, size_t *outlen)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(d, name);
+    struct walk w = {.buf = buf};
+    bool found = false;
+    uint64_t key, v;
+
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING)
+        return false;
+    while (w.pos < len && read_varint(&w, len, &key) == 0) {
+        unsigned wt = (unsigned)(key & 7);
+        size_t n = 0;
+        if (wt == 0) {
+            if (read_varint(&w, len, &v) != 0)
+                break;
+            continue;
+        }
+        if (wt == 1 || wt == 5)
+            n = wt == 1 ? 8 : 4;
+        else if (wt == 2 && read_varint(&w, len, &v) == 0)
+            n = v > len ? len + 1 : (size_t)v;
+        else
+            break; /* groups or broken framing: stop here */
+        if (n > len - w.pos)
+            break;
+        if (wt == 2 && (key >> 3) == f->id &&
+            rpc_utf8_valid(buf + w.pos, n) && !memchr(buf + w.pos, 0, n)) {
+            *out = buf + w.pos; /* proto3: the last occurrence wins */
+            *outlen = n;
+            found = true;
+        }
+        w.pos += n;
+    }
+    return found;
+}

@@ -378,6 +378,7 @@ static int serve(struct runtime *rt)
         siginfo_t si;
         amaters_health_heartbeat();
         amaters_srv_snapshot_tick(rt);
+        amaters_srv_storage_tick(rt);
         int sig = sigtimedwait(&rt->sigs, &si, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             return sig;

@@ -42,6 +42,7 @@ struct runtime {
     char grpc_addr[300], http_addr[300];
     uint64_t started_ns;
     uint64_t snapshot_due_ns; /* next metrics snapshot */
+    bool storage_failed;      /* the engine's write failure is reported */
 };
 
 /* Prints "amaters-server: MESSAGE" to stderr and logs "start-up failed:
@@ -84,6 +85,12 @@ void amaters_srv_collect_cb(void *rt);
 /* Logs a metrics snapshot line when metrics.export_interval_secs has
  * passed since the last one (stats.c). Called on every serve tick. */
 void amaters_srv_snapshot_tick(struct runtime *rt);
+
+/* stats.c: once the storage engine reports that writes fail (full disk,
+ * I/O error; sticky until restart), marks the "storage" health component
+ * degraded with the cause (/health shows it; reads still work, so the
+ * server stays ready). Called on every tick of serve (main thread). */
+void amaters_srv_storage_tick(struct runtime *rt);
 
 /* SIGHUP (reload.c): reopens the audit log, then re-reads the
  * configuration and applies the reloadable keys; an invalid file or a

@@ -6,11 +6,13 @@
  */
 #include "server/runtime.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/timeutil.h"
-#include "obs/metrics.h"
+#include "obs/health.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "query/query.h"
 #include "security/audit.h"
 #include "storage/engine.h"
@@ -130,6 +132,20 @@ static void log_snapshot(const struct runtime *rt)
                 amaters_metrics_sum("amaters_grpc_requests_total",
                                     "outcome", "ok"),
                 audit);
+}
+
+void amaters_srv_storage_tick(struct runtime *rt)
+{
+    struct amaters_engine_stats st;
+    char msg[sizeof st.write_error + 64]; /* health cuts it to 255 */
+
+    if (rt->storage_failed || rt->exec == NULL ||
+        amaters_exec_engine_stats(rt->exec, &st) != 0 || !st.write_failed)
+        return;
+    rt->storage_failed = true;
+    snprintf(msg, sizeof msg,
+             "writes fail until restart: %s", st.write_error);
+    amaters_health_set_component("storage", AMATERS_COMPONENT_DEGRADED, msg);
 }
 
 /* Logs a snapshot when one is due (checked on every tick of serve). */

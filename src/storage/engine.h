@@ -99,6 +99,11 @@ struct amaters_engine_stats {
      * obsolete do not count, even while an iterator still pins them. */
     uint64_t sst_bytes;
     uint64_t blob_bytes;
+    /* 0, or the code every write has failed with since a write or WAL
+     * sync failed (full disk, I/O error): sticky until the engine is
+     * reopened; write_error then says what failed ("" otherwise). */
+    int write_failed;
+    char write_error[256];
 };
 
 struct amaters_engine_ops {

@@ -98,6 +98,25 @@ int lsm_set_failed(struct lsm_engine *e, int rv)
     return rv;
 }
 
+int lsm_fail(struct lsm_engine *e, char *rerr, const char *what)
+{
+    char msg[sizeof e->fail_msg];
+    int none = 0;
+    int rv = lsm_error(rerr, what, msg, sizeof msg);
+
+    if (rv == 0 || !atomic_compare_exchange_strong(&e->failed, &none, rv))
+        return rv;
+    pthread_mutex_lock(&e->mu);
+    snprintf(e->fail_msg, sizeof e->fail_msg, "%s", msg);
+    pthread_mutex_unlock(&e->mu);
+    amaters_log(AMATERS_LOG_ERROR, "storage",
+                "%s: every write now fails (%s) until the server is "
+                "restarted; acknowledged data is safe. Fix the cause (free "
+                "disk space, check the disk), then restart",
+                msg, amaters_strerror(rv));
+    return rv;
+}
+
 /* ---- open and close ---- */
 
 static int make_dir(const char *dir, char *err, size_t errlen)
@@ -488,7 +507,7 @@ static int lsm_flush(struct amaters_engine *base)
         return rv; /* see lsm_engine.failed */
     rocksdb_flush_wal(e->db, 1, &rerr);
     if (rerr != NULL)
-        return lsm_set_failed(e, lsm_error(rerr, NULL, NULL, 0));
+        return lsm_fail(e, rerr, "flush: WAL sync");
     fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
     if (e->no_wal)
@@ -541,6 +560,11 @@ static int lsm_stats(struct amaters_engine *base,
     pthread_mutex_lock(&e->mu);
     out->key_count = e->key_count;
     out->data_bytes = e->data_bytes;
+    out->write_failed = atomic_load(&e->failed);
+    if (out->write_failed)
+        snprintf(out->write_error, sizeof out->write_error, "%s",
+                 e->fail_msg[0] ? e->fail_msg
+                                : amaters_strerror(out->write_failed));
     pthread_mutex_unlock(&e->mu);
     lsm_write_health(e, out);
     out->sst_bytes = prop_int_all(e, "rocksdb.live-sst-files-size");

@@ -232,7 +232,7 @@ static int group_commit(struct lsm_engine *e, struct lsm_request *group)
         calls++;
     observe_group(calls, nops, amaters_now_ns() - t0);
     if (rerr != NULL) {
-        rv = lsm_set_failed(e, lsm_error(rerr, NULL, NULL, 0));
+        rv = lsm_fail(e, rerr, "write");
         goto out;
     }
     pthread_mutex_lock(&e->mu);
@@ -375,7 +375,7 @@ static void *syncer_main(void *arg)
         if (atomic_load(&e->failed) == 0) {
             rocksdb_flush_wal(e->db, 1, &rerr);
             if (rerr != NULL)
-                lsm_set_failed(e, lsm_error(rerr, NULL, NULL, 0));
+                lsm_fail(e, rerr, "interval WAL sync");
         }
         pthread_mutex_lock(&e->sync_mu);
     }

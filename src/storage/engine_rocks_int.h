@@ -123,6 +123,9 @@ struct lsm_engine {
      * leave RocksDB's write path alone and write()/flush() return this
      * code until the engine is reopened. */
     atomic_int failed;
+    /* What that failure was ("write: IO error: No space left ..."), set
+     * once with it; guarded by mu. */
+    char fail_msg[256];
     /* Set once by interrupt() (a shutdown began): compact() returns
      * AMATERS_ESHUTDOWN from then on, and manual compactions are
      * disabled in RocksDB. Any thread. */
@@ -134,6 +137,12 @@ struct lsm_engine {
 /* Records rv (< 0) as the engine's sticky write-path failure unless one
  * is already recorded. Returns rv. */
 int lsm_set_failed(struct lsm_engine *e, int rv);
+
+/* The same for a RocksDB error string rerr (freed): converts it as
+ * lsm_error does and, for the first failure only, keeps "what: <text>" in
+ * fail_msg and logs it (ERROR), saying that writes now fail until the
+ * server restarts. Returns the code. Any thread. */
+int lsm_fail(struct lsm_engine *e, char *rerr, const char *what);
 
 /* Converts a RocksDB error string (owned by RocksDB, may be NULL) to an
  * AMATERS_E* code: no space -> EFULL, corruption -> ECORRUPT, else EIO.

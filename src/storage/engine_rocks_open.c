@@ -369,9 +369,23 @@ int lsm_options_build(struct lsm_engine *e,
      * memtables together, up to one point in the write order, so what
      * survives a crash is a consistent prefix of the batches (flush()
      * gets the same by holding the committer: engine_rocks.c). With a
-     * WAL, recovery replays both column families together anyway. */
-    if (opts->disable_wal)
-        rocksdb_options_set_atomic_flush(o, 1);
+     * WAL it matters too: flushed separately, the meta column family
+     * (written by every commit) kept every WAL alive after the data one
+     * was flushed, so after a crash the WALs held data already in table
+     * files, and RocksDB's repair, which turns WALs into tables, then
+     * failed its consistency check (overlapping sequence numbers) and
+     * left an empty MANIFEST behind. Flushed together, a WAL is obsolete
+     * once flushed: what a crash leaves in WALs is newer than every
+     * table. */
+    rocksdb_options_set_atomic_flush(o, 1);
+    /* A torn last record (a crash in the middle of a WAL append) is
+     * dropped, as it never was acknowledged; damage anywhere before the
+     * tail makes the open fail (ERROR naming the corruption, and start-up
+     * points at `amaters-server repair`) instead of RocksDB's default,
+     * point-in-time recovery, which silently stops replaying at the first
+     * bad record and so loses every acknowledged write after it. */
+    rocksdb_options_set_wal_recovery_mode(
+        o, rocksdb_tolerate_corrupted_tail_records_recovery);
     set_compaction(o, opts);
     if (opts->wal_dir != NULL && opts->wal_dir[0] != '\0')
         rocksdb_options_set_wal_dir(o, opts->wal_dir);

@@ -203,3 +203,20 @@ def test_admin_command_line_has_the_key_size_limit(module_server, mclient):
     assert "the limit is 65536" in err.message, err.message
     resp, body = admin(mclient, "STATS")   # still fine at normal size
     assert body is not None and body["command"] == "STATS", resp
+
+
+@pytest.mark.parametrize("line", ["STATS\n", "STATS\r\n", "\n STATS \t\n",
+                                  "\fSTATS\v"])
+def test_white_space_around_command(module_server, mclient, line):
+    """A command line piped from a shell ends in a newline: any ASCII white
+    space separates words, as space and tab do (it used to make the
+    command unknown: an empty answer)."""
+    resp, body = admin(mclient, line)
+    assert body is not None and body["command"] == "STATS", resp
+
+
+def test_newline_separates_arguments(module_server, mclient):
+    resp, body = admin(mclient, "RESTORE\na\nb")
+    assert body is None
+    err = assert_error(resp, E.ERROR_PROTOCOL_INVALID_REQUEST)
+    assert "RESTORE takes 1 argument (NAME), got 2" in err.message

@@ -5,6 +5,7 @@ The number of crash rounds and the restart key count are small in the
 default test run; `make crash-test` runs the full versions (20 rounds,
 1,000,000 keys) through the environment variables below.
 """
+import json
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ import zlib
 import grpc
 import pytest
 
-from conftest import blob, q_get, q_set, q_range
+from conftest import blob, http_get, q_get, q_set, q_range, wait_until
 
 ROUNDS = int(os.environ.get("AMATERS_CRASH_ROUNDS", "2"))
 RESTART_KEYS = int(os.environ.get("AMATERS_RESTART_KEYS", "100000"))
@@ -220,7 +221,8 @@ def test_disk_full_is_a_clear_error_and_reads_keep_working(make_server,
                                                            tmpdir_path):
     """With the data dir on a 24 MiB tmpfs, SETs eventually fail with
     ERROR_STORAGE_FULL (not a crash, not a transport error); every value
-    acknowledged before stays readable and the server keeps serving."""
+    acknowledged before stays readable and the server keeps serving; /health
+    shows the storage degraded with the cause, and the log says it once."""
     import subprocess
     mnt = os.path.join(tmpdir_path, "small")
     os.makedirs(mnt)
@@ -248,6 +250,24 @@ def test_disk_full_is_a_clear_error_and_reads_keep_working(make_server,
             got = c.get("fill", k).result.single
             assert got.HasField("value") and got.value.data == value
         assert c.health().status == 1  # still serving reads
+        # the sticky write failure is visible: /health names it (degraded:
+        # reads work), the log says once what failed and that a restart
+        # is needed (it used to show nothing: "up", no log line)
+        def degraded():
+            st, body, _ = http_get(s.http_port, "/health")
+            return st == 200 and json.loads(body)["status"] == "degraded"
+        assert wait_until(degraded, timeout=10), \
+            (http_get(s.http_port, "/health"), s.log())
+        _, body, _ = http_get(s.http_port, "/health")
+        comp = json.loads(body)["components"]
+        assert comp["storage"]["status"] == "degraded", comp
+        assert "writes fail until restart" in comp["storage"]["message"]
+        assert "No space left" in comp["storage"]["message"], comp
+        assert http_get(s.http_port, "/readyz")[0] == 200
+        assert c.health().status == 1
+        log = s.log()
+        assert log.count("every write now fails") == 1, log
+        assert "ERROR storage:" in log, log
         s.stop()
     finally:
         subprocess.run(["umount", "-l", mnt], capture_output=True)

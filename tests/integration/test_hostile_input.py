@@ -85,6 +85,8 @@ def test_nested_predicate_execute_query(deep):
         raw_unary(s, "ExecuteQuery", req + ld(2, b"rid-1")))
     err = assert_error(resp, MALFORMED)
     assert "nested deeper than 64 levels" in err.message
+    # refused before decoding, the request_id is still echoed (protocol.md)
+    assert resp.request_id == "rid-1"
 
 
 def test_nested_predicate_execute_batch(deep):
@@ -94,6 +96,7 @@ def test_nested_predicate_execute_batch(deep):
     resp = aql_pb2.BatchResponse.FromString(raw_unary(s, "ExecuteBatch", req))
     err = assert_error(resp, MALFORMED)
     assert "nested deeper than 64 levels" in err.message
+    assert resp.request_id == "rid-2"
 
 
 def test_nested_predicate_execute_stream(deep):
@@ -115,10 +118,11 @@ def test_nested_predicate_execute_interactive(deep):
         response_deserializer=None)
     good = get_request(coll, b"k", request_id="after").SerializeToString()
     out = [aql_pb2.QueryResponse.FromString(r)
-           for r in call(iter([req, good]), timeout=60)]
+           for r in call(iter([req + ld(2, b"rid-i"), good]), timeout=60)]
     assert len(out) == 2
     err = assert_error(out[0], MALFORMED)
     assert "nested deeper than 64 levels" in err.message
+    assert out[0].request_id == "rid-i"
     # the stream goes on after the refused message
     result_of(out[1])
     assert out[1].request_id == "after"
@@ -146,6 +150,7 @@ def test_batch_of_empty_queries_refused_cheaply(make_server, engine):
     err = assert_error(resp, SIZE_EXCEEDED)
     assert ("batch has 8388608 queries" in err.message or
             "MiB to decode" in err.message), err.message
+    assert resp.request_id == "big"
     peak_mb = vm_hwm_kb(s.proc.pid) / 1024
     # the old server peaked around 1 GB for this request
     assert peak_mb < 300, f"server peak RSS {peak_mb:.0f} MB"
@@ -160,6 +165,7 @@ def test_unknown_field_flood_refused(make_server):
         raw_unary(s, "ExecuteQuery", payload, timeout=120))
     err = assert_error(resp, SIZE_EXCEEDED)
     assert "unknown fields" in err.message
+    assert resp.request_id == "unk"
     assert vm_hwm_kb(s.proc.pid) / 1024 < 300
     server_alive_and_serving(s)
 
@@ -168,9 +174,10 @@ def test_batch_just_over_query_limit_keeps_message(make_server):
     s = make_server("[limits]\nmax_batch_queries = 10\n")
     q = get_request("c", b"k").query.SerializeToString()
     resp = aql_pb2.BatchResponse.FromString(
-        raw_unary(s, "ExecuteBatch", ld(1, q) * 11))
+        raw_unary(s, "ExecuteBatch", ld(1, q) * 11 + ld(2, b"rid-lim")))
     err = assert_error(resp, SIZE_EXCEEDED)
     assert "batch has 11 queries; the limit is 10" in err.message
+    assert resp.request_id == "rid-lim"
 
 
 # ---------------------------------------------------------------------------
