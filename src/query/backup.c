@@ -77,10 +77,16 @@ static int bk_path(struct amaters_exec *x, struct amaters_qctx *ctx,
     return 0;
 }
 
+/* The code for a failed write or sync, from errno. */
+static int io_code(int e)
+{
+    return e == ENOSPC || e == EDQUOT ? AMATERS_EFULL : AMATERS_EIO;
+}
+
 static int w(struct bk_file *b, const void *p, size_t n)
 {
     b->crc = amaters_crc32(b->crc, p, n);
-    return fwrite(p, 1, n, b->f) == n ? 0 : AMATERS_EIO;
+    return fwrite(p, 1, n, b->f) == n ? 0 : io_code(errno);
 }
 
 static int w_u32(struct bk_file *b, uint32_t v)
@@ -153,8 +159,9 @@ static int open_tmp(struct amaters_qctx *ctx, const char *path, char *tmp,
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
               0600);
     if (fd < 0)
-        return amaters_qctx_fail(ctx, AMATERS_EIO, "backup: create %s: %s",
-                                 tmp, strerror(errno));
+        return amaters_qctx_fail(ctx, io_code(errno),
+                                 "backup: create %s: %s", tmp,
+                                 strerror(errno));
     b->f = fdopen(fd, "wb");
     if (b->f == NULL) {
         int e = errno;
@@ -192,7 +199,7 @@ int q_backup(struct amaters_exec *x, struct amaters_qctx *ctx,
     if (rc)
         return rc;
     if (mkdir(x->opts.backup_dir, 0700) != 0 && errno != EEXIST)
-        return amaters_qctx_fail(ctx, AMATERS_EIO,
+        return amaters_qctx_fail(ctx, io_code(errno),
                                  "backup: cannot create %s: %s",
                                  x->opts.backup_dir, strerror(errno));
     rc = open_tmp(ctx, path, tmp, sizeof tmp, &b);
@@ -200,9 +207,9 @@ int q_backup(struct amaters_exec *x, struct amaters_qctx *ctx,
         return rc;
     rc = write_all(x, &b);
     if (fflush(b.f) != 0 || fsync(fileno(b.f)) != 0)
-        rc = rc ? rc : (errno == ENOSPC ? AMATERS_EFULL : AMATERS_EIO);
+        rc = rc ? rc : io_code(errno);
     if (fclose(b.f) != 0 && rc == 0)
-        rc = AMATERS_EIO;
+        rc = io_code(errno);
     if (rc == 0 && rename(tmp, path) != 0) {
         e = errno;
         what = "rename to";

@@ -28,6 +28,7 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "core/timeutil.h"
+#include "obs/log.h"
 
 #define NFIELDS 7
 #define BATCH 256
@@ -60,8 +61,10 @@ struct amaters_audit {
     unsigned flush_waiters;
     uint64_t logged, processed, written, dropped, write_errors;
     bool io_failed;
+    bool failing; /* the last batch failed: its loss was logged */
     /* Writer thread only (and open/close): */
     int fd;
+    int last_errno; /* of the last failed write */
     char *path;
     enum amaters_audit_fsync policy;
     uint64_t interval_ns;
@@ -324,6 +327,7 @@ static size_t write_batch(struct amaters_audit *a, struct audit_rec **recs,
     if (b.len > 0 && write_all(a->fd, b.p, b.len) != 0) {
         *ok = false;
         good = 0;
+        a->last_errno = errno;
     }
     amaters_free(b.p);
     return good;
@@ -435,6 +439,23 @@ static void after_batch(struct amaters_audit *a)
         sync_locked(a);
 }
 
+/* Logs the first batch of a run of failed writes (WARN, with the cause)
+ * and the recovery after it; silent in between. Called with mu held. */
+static void report_loss(struct amaters_audit *a, size_t lost)
+{
+    if (lost > 0 && !a->failing)
+        amaters_log(AMATERS_LOG_WARN, "audit",
+                    "cannot write %zu record(s) to %s: %s; they are lost "
+                    "(counted in amaters_audit_records_dropped_total) and "
+                    "later ones are lost too until writing works again",
+                    lost, a->path, strerror(a->last_errno));
+    else if (lost == 0 && a->failing)
+        amaters_log(AMATERS_LOG_INFO, "audit",
+                    "writing to %s again (%llu record(s) lost in all)",
+                    a->path, (unsigned long long)a->write_errors);
+    a->failing = lost > 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct amaters_audit *a = arg;
@@ -464,6 +485,8 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&a->mu);
         a->written += good;
         a->write_errors += n - good;
+        a->dropped += n - good; /* lost: counted as dropped (metrics) */
+        report_loss(a, n - good);
         a->processed += n;
         a->dirty = true;
         if (!ok)

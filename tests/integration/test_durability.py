@@ -16,7 +16,7 @@ import zlib
 import grpc
 import pytest
 
-from conftest import blob, http_get, q_get, q_set, q_range, wait_until
+from conftest import admin, blob, http_get, q_get, q_set, q_range, wait_until
 
 ROUNDS = int(os.environ.get("AMATERS_CRASH_ROUNDS", "2"))
 RESTART_KEYS = int(os.environ.get("AMATERS_RESTART_KEYS", "100000"))
@@ -268,6 +268,11 @@ def test_disk_full_is_a_clear_error_and_reads_keep_working(make_server,
         log = s.log()
         assert log.count("every write now fails") == 1, log
         assert "ERROR storage:" in log, log
+        # a BACKUP on the full disk says so (it used to say "I/O error")
+        resp, out = admin(c, "BACKUP onfull")
+        assert out is None and resp.error.code == 4003, resp
+        bdir = os.path.join(s.data_dir, "backups")
+        assert not os.path.isdir(bdir) or os.listdir(bdir) == []
         s.stop()
     finally:
         subprocess.run(["umount", "-l", mnt], capture_output=True)
