@@ -327,6 +327,8 @@ static int lsm_open(const struct amaters_engine_options *opts,
         rv = lsm_format_check(dir, err, errlen);
     if (rv == 0)
         rv = lsm_current_check(dir, &fresh, err, errlen);
+    if (rv == 0 && !fresh)
+        rv = lsm_recovery_space_check(dir, opts->wal_dir, err, errlen);
     if (rv != 0)
         goto fail;
     rv = lsm_options_build(e, opts);

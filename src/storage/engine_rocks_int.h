@@ -167,6 +167,15 @@ int lsm_format_check(const char *dir, char *err, size_t errlen);
 int lsm_current_check(const char *dir, bool *fresh, char *err,
                       size_t errlen);
 
+/* Whether there is room to recover: RocksDB replays the WAL files in
+ * wal_dir (or dir) into memtables and writes them out as table files at
+ * the end of the open; on a full disk that write fails inside RocksDB's
+ * recovery, which Debian's build (assertions on) answers with an abort.
+ * Returns 0, or AMATERS_EFULL with a message naming the filesystem, the
+ * free space and the space needed (WAL bytes + a margin). */
+int lsm_recovery_space_check(const char *dir, const char *wal_dir,
+                             char *err, size_t errlen);
+
 /* Builds e->dbopts, e->table, e->cache from opts (RocksDB objects, freed
  * by lsm_options_free()). Returns 0 or AMATERS_ENOMEM. */
 int lsm_options_build(struct lsm_engine *e,

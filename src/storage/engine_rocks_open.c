@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -274,6 +275,56 @@ int lsm_current_check(const char *dir, bool *fresh, char *err,
              "damaged files)",
              current, dir);
     return AMATERS_ECORRUPT;
+}
+
+/* Bytes of the WAL files (*.log) in dir. */
+static uint64_t wal_bytes(const char *dir)
+{
+    char path[4400];
+    struct dirent *ent;
+    struct stat st;
+    uint64_t sum = 0;
+    DIR *d = opendir(dir);
+
+    if (d == NULL)
+        return 0;
+    while ((ent = readdir(d)) != NULL) {
+        size_t n = strlen(ent->d_name);
+        if (n <= 4 || strcmp(ent->d_name + n - 4, ".log") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            sum += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
+
+/* Room for the MANIFEST, OPTIONS and a new WAL beside the replayed data. */
+#define RECOVERY_MARGIN ((uint64_t)8 << 20)
+
+int lsm_recovery_space_check(const char *dir, const char *wal_dir,
+                             char *err, size_t errlen)
+{
+    const char *wd = wal_dir != NULL && wal_dir[0] != '\0' ? wal_dir : dir;
+    uint64_t need = wal_bytes(wd), avail;
+    struct statvfs fs;
+
+    if (need == 0 || statvfs(dir, &fs) != 0)
+        return 0; /* nothing to replay, or no figure: let RocksDB try */
+    avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    need += RECOVERY_MARGIN;
+    if (avail >= need)
+        return 0;
+    snprintf(err, errlen,
+             "not enough free space to recover: %s holds %llu MiB of WAL "
+             "to replay into table files in %s, whose filesystem has %llu "
+             "MiB free; free at least %llu MiB more and start again "
+             "(nothing was changed)",
+             wd, (unsigned long long)((need - RECOVERY_MARGIN) >> 20), dir,
+             (unsigned long long)(avail >> 20),
+             (unsigned long long)((need - avail + (1u << 20) - 1) >> 20));
+    return AMATERS_EFULL;
 }
 
 /* ---- RocksDB options ---- */
