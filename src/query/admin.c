@@ -217,14 +217,31 @@ static int cmd_verify(struct amaters_exec *x, cJSON *o)
         }
     }
     amaters_engine_iter_close(it);
-    if (rc < 0) {
+    /* Damage RocksDB itself detects (a table block failing its checksum)
+     * ends the scan: it cannot step over it. That is a finding, not a
+     * failure of VERIFY: report what was checked, count the damaged spot
+     * as (at least) one more corrupted key, and say the scan stopped. */
+    bool stopped = rc == AMATERS_ECORRUPT;
+    if (rc < 0 && !stopped) {
         cJSON_Delete(list);
         return rc;
     }
+    if (stopped) {
+        bad++;
+        q_metrics_corrupt();
+    }
     cJSON_AddNumberToObject(o, "checked", (double)checked);
-    cJSON_AddNumberToObject(o, "verified_keys", (double)(checked - bad));
+    cJSON_AddNumberToObject(o, "verified_keys",
+                            (double)(checked - (bad - stopped)));
     cJSON_AddNumberToObject(o, "corrupted_keys", (double)bad);
     cJSON_AddBoolToObject(o, "ok", bad == 0);
+    cJSON_AddBoolToObject(o, "complete", !stopped);
+    if (stopped)
+        cJSON_AddStringToObject(
+            o, "error",
+            "the storage engine found damaged data (a table block failing "
+            "its checksum) and the scan stopped there: keys after it were "
+            "not checked; stop the server and run `amaters-server repair`");
     cJSON_AddItemToObject(o, "corrupted", list);
     return 0;
 }
