@@ -144,7 +144,10 @@ const struct cfg_field cfg_fields[] = {
 
     /* [limits] */
     INT("limits.max_message_bytes", limits.max_message_bytes, 67108864, 1024,
-        2147483647, 0, "Largest gRPC request or response message."),
+        2147483647, 0, "Largest gRPC request or response message; raised "
+        "to max_value_bytes + max_key_bytes + 64 KiB when smaller, so that "
+        "a value of the maximum size always fits in a request and its "
+        "answer."),
     INT("limits.max_key_bytes", limits.max_key_bytes, 65536, 1, 65536,
         0, "Longest key."),
     INT("limits.max_value_bytes", limits.max_value_bytes, 67108864, 0,

@@ -323,6 +323,21 @@ static void warn_if_exposed(const struct amaters_config *c)
                                           : "TLS and authentication", a);
 }
 
+/* The gRPC message limit: limits.max_message_bytes, raised when needed so
+ * that a value of limits.max_value_bytes always fits in a request and in
+ * its GET answer, with its key, collection, metadata and ids around it
+ * (with both limits at their 64 MiB default, a value of exactly 64 MiB
+ * could otherwise never be stored). */
+static size_t message_limit(const struct amaters_config *cfg)
+{
+    size_t msg = (size_t)cfg->limits.max_message_bytes;
+    size_t one = (size_t)cfg->limits.max_value_bytes +
+                 (size_t)cfg->limits.max_key_bytes + ((size_t)64 << 10);
+    size_t cap = 0x7fffffff; /* gRPC core's int */
+    size_t lim = msg > one ? msg : one;
+    return lim > cap ? cap : lim;
+}
+
 static int start_rpc(struct runtime *rt)
 {
     char err[512];
@@ -332,7 +347,7 @@ static int start_rpc(struct runtime *rt)
         .workers = rt->cfg.server.worker_threads
                        ? (unsigned)rt->cfg.server.worker_threads
                        : (unsigned)(cpus > 0 ? cpus : 2),
-        .max_message_bytes = (size_t)rt->cfg.limits.max_message_bytes,
+        .max_message_bytes = message_limit(&rt->cfg),
         .max_batch_queries = (size_t)rt->cfg.limits.max_batch_queries,
         .keepalive_interval_secs =
             (unsigned)rt->cfg.network.keepalive_interval_secs,

@@ -773,3 +773,18 @@ def test_batch_answer_over_message_limit_is_all_or_nothing(limited,
         assert stored is None, \
             f"batch failed ({outcome}) but its SET was committed"
     server_alive_and_serving(limited)
+
+
+def test_value_of_exactly_the_default_maximum(server, client):
+    """limits.max_value_bytes and max_message_bytes both default to 64 MiB:
+    a value of exactly 64 MiB must still be storable and readable (its
+    request and answer are a little larger than the value), and one byte
+    more is refused as a value over the limit, not as a transport error."""
+    c = unique()
+    data = b"\x5a" * (64 << 20)
+    assert_ok(client.set(c, b"max", data))
+    got = single_value(client.get(c, b"max"))
+    assert got.data == data and got.metadata.size == len(data)
+    assert_error(client.set(c, b"over", data + b"\x00"),
+                 E.ERROR_VALIDATION_SIZE_EXCEEDED)
+    server_alive_and_serving(server)
