@@ -55,6 +55,12 @@ int amaters_rpc_port(const struct amaters_rpc *r);
 /* Calls in flight right now. */
 long amaters_rpc_active_calls(const struct amaters_rpc *r);
 
+/* First step of a stop, at once: from now on every new query (also on an
+ * open stream) is answered ERROR_SERVER_SHUTTING_DOWN and HealthCheck says
+ * NOT_SERVING. Call before readiness reports the shutdown, so that no
+ * client that saw it gets a query executed. Any thread; idempotent. */
+void amaters_rpc_refuse_new(struct amaters_rpc *r);
+
 /* Graceful stop: stops accepting calls, lets in-flight calls finish for up
  * to timeout_ms, cancels the rest, joins the workers and frees r.
  * Returns the number of calls that had to be cancelled. */

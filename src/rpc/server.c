@@ -577,6 +577,11 @@ static void wait_deferred(struct amaters_rpc *r)
                     (unsigned long long)(amaters_now_ms() - t0));
 }
 
+void amaters_rpc_refuse_new(struct amaters_rpc *r)
+{
+    atomic_store(&r->stopping, true);
+}
+
 long amaters_rpc_stop(struct amaters_rpc *r, uint64_t timeout_ms)
 {
     long cancelled = 0;

@@ -205,7 +205,7 @@ uint64_t amaters_audit_dropped(struct amaters_audit *a)
     uint64_t n;
 
     pthread_mutex_lock(&a->mu);
-    n = a->dropped;
+    n = a->dropped + a->write_errors;
     pthread_mutex_unlock(&a->mu);
     return n;
 }
@@ -485,7 +485,6 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&a->mu);
         a->written += good;
         a->write_errors += n - good;
-        a->dropped += n - good; /* lost: counted as dropped (metrics) */
         report_loss(a, n - good);
         a->processed += n;
         a->dirty = true;

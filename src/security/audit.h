@@ -106,7 +106,9 @@ int amaters_audit_open(struct amaters_audit **out,
 int amaters_audit_log(struct amaters_audit *a,
                       const struct amaters_audit_event *ev);
 
-/* Returns the number of events dropped so far. Any thread. */
+/* Returns the number of events lost so far: dropped from a full queue
+ * plus lost because writing them failed (stats: dropped + write_errors;
+ * the amaters_audit_records_dropped_total metric). Any thread. */
 uint64_t amaters_audit_dropped(struct amaters_audit *a);
 
 /* Copies the counters into *st. Any thread. */

@@ -435,6 +435,10 @@ static void shutdown_all(struct runtime *rt, int sig)
     /* Static: the detached thread may outlive this frame. */
     static sigset_t second;
 
+    /* queries refused before readiness says so: a client that saw the
+     * 503 never gets a query executed afterwards */
+    if (rt->rpc)
+        amaters_rpc_refuse_new(rt->rpc);
     amaters_health_set_phase(AMATERS_PHASE_SHUTTING_DOWN);
     amaters_log(AMATERS_LOG_INFO, "server",
                 "%s: shutting down (draining in-flight calls for up to %lld "

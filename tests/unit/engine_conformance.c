@@ -26,6 +26,7 @@
 #include "core/errors.h"
 #include "engine_conformance.h"
 #include "engine_conformance_int.h"
+#include "leakcheck.h"
 
 static atomic_uint dir_counter;
 
@@ -54,7 +55,7 @@ static int setup(void **state)
 
     assert_non_null(f);
     f->s = *state;
-    f->live_before = amaters_alloc_live();
+    leak_mark();
     snprintf(f->dir, sizeof f->dir, "%s/t%04u", f->s->scratch,
              atomic_fetch_add(&dir_counter, 1));
     assert_int_equal(mkdir(f->dir, 0700), 0);
@@ -71,16 +72,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    long before = f->live_before;
-    long live;
 
     amaters_alloc_fail_after(-1);
     ec_close_engine(f);
     amaters_metrics_reset(); /* engines may register metrics */
-    live = amaters_alloc_live();
     scratch_rmtree(f->dir);
     free(f);
-    assert_int_equal(live, before);
+    leak_check();
     return 0;
 }
 

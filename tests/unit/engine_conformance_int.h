@@ -27,7 +27,6 @@ struct fixture {
     const struct suite *s;
     struct amaters_engine_options opts;
     struct amaters_engine *e;
-    long live_before;
     char dir[PATH_MAX];
 };
 

@@ -1,8 +1,8 @@
 /*
  * fhe_keys_fixture.h - the key fixture shared by the FHE unit tests:
  * deterministic client and server keys from a seed byte, an evaluation
- * context, and a teardown that reports leaks. Header-only so each test
- * binary stays one source file.
+ * context, and a teardown that reports leaks (leakcheck.h's group mark).
+ * Header-only so each test binary stays one source file.
  *
  * A test's fixture struct declares FHE_KEY_FIELDS first, then calls
  * FHE_KEYS_OPEN(&f, seed_byte, threads) in its group setup and
@@ -18,27 +18,27 @@
 #include "fhe/block.h"
 #include "fhe/keys.h"
 #include "fhe/params.h"
+#include "leakcheck.h"
 
 #define FHE_KEY_FIELDS                                                      \
-    long live_before;                                                       \
     const struct amaters_fhe_params *p;                                     \
     struct amaters_fhe_client_key *ck;                                      \
     struct amaters_fhe_server_key *sk;                                      \
     struct amaters_fhe_eval *ev;                                            \
     uint8_t server_seed[16] /* also seeds the test's own RNG */
 
-/* Client key from 16 bytes of seed_byte; server key from the same with
+/* Records the live allocation count (leak_group_mark()), then makes a
+ * client key from 16 bytes of seed_byte; server key from the same with
  * byte 0 set to seed_byte + 1 (kept in server_seed); an evaluation context
  * with threads threads (0 or 1: single-threaded). Returns 0 or -1. */
 static inline int fhe_keys_open(
-    uint8_t seed_byte, size_t threads, long *live_before,
-    const struct amaters_fhe_params **p, struct amaters_fhe_client_key **ck,
-    struct amaters_fhe_server_key **sk, struct amaters_fhe_eval **ev,
-    uint8_t server_seed[16])
+    uint8_t seed_byte, size_t threads, const struct amaters_fhe_params **p,
+    struct amaters_fhe_client_key **ck, struct amaters_fhe_server_key **sk,
+    struct amaters_fhe_eval **ev, uint8_t server_seed[16])
 {
     uint8_t seed[16];
 
-    *live_before = amaters_alloc_live();
+    leak_group_mark();
     *p = &amaters_fhe_param_msg2_carry2;
     memset(seed, seed_byte, sizeof seed);
     if (amaters_fhe_client_key_new(*p, seed, ck) != 0)
@@ -53,22 +53,21 @@ static inline int fhe_keys_open(
                : -1;
 }
 
-/* Frees what fhe_keys_open made; returns 0 when nothing leaked. */
-static inline int fhe_keys_close(long live_before,
-                                 struct amaters_fhe_client_key *ck,
+/* Frees what fhe_keys_open made; returns 0 when nothing leaked since
+ * fhe_keys_open (leak_group_check()), else -1. */
+static inline int fhe_keys_close(struct amaters_fhe_client_key *ck,
                                  struct amaters_fhe_server_key *sk,
                                  struct amaters_fhe_eval *ev)
 {
     amaters_fhe_eval_free(ev);
     amaters_fhe_server_key_free(sk);
     amaters_fhe_client_key_free(ck);
-    return amaters_alloc_live() == live_before ? 0 : -1;
+    return leak_group_check();
 }
 
 #define FHE_KEYS_OPEN(f, seed_byte, threads)                                \
-    fhe_keys_open((seed_byte), (threads), &(f)->live_before, &(f)->p,       \
-                  &(f)->ck, &(f)->sk, &(f)->ev, (f)->server_seed)
-#define FHE_KEYS_CLOSE(f)                                                   \
-    fhe_keys_close((f)->live_before, (f)->ck, (f)->sk, (f)->ev)
+    fhe_keys_open((seed_byte), (threads), &(f)->p, &(f)->ck, &(f)->sk,      \
+                  &(f)->ev, (f)->server_seed)
+#define FHE_KEYS_CLOSE(f) fhe_keys_close((f)->ck, (f)->sk, (f)->ev)
 
 #endif

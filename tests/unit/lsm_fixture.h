@@ -39,6 +39,7 @@
 #include "scratch_dir.h"
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "obs/metrics.h"
 #include "storage/engine.h"
 #include "storage/engine_rocks.h"
@@ -49,22 +50,21 @@ struct fx {
     char format[128]; /* <dir>/lsm/FORMAT */
     struct amaters_engine_options opts;
     struct amaters_engine *e;
-    long live_before;
     bool mounted;
     uint8_t *bufs[4]; /* test data, freed by teardown even on failure */
 };
 
 /* cmocka setup: allocates the fixture (freed by teardown), records the
- * live allocation count, makes a fresh /tmp/amaters-lsm-XXXXXX directory
- * and sets the options: path = that directory, 4 MiB memtable, 8 MiB
- * block cache, AMATERS_SYNC_ALWAYS, 20 ms sync interval. No engine is
- * opened. Returns 0. */
+ * live allocation count (leak_mark()), makes a fresh
+ * /tmp/amaters-lsm-XXXXXX directory and sets the options: path = that
+ * directory, 4 MiB memtable, 8 MiB block cache, AMATERS_SYNC_ALWAYS, 20 ms
+ * sync interval. No engine is opened. Returns 0. */
 static inline int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
 
     assert_non_null(f);
-    f->live_before = amaters_alloc_live();
+    leak_mark();
     snprintf(f->dir, sizeof f->dir, "/tmp/amaters-lsm-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->format, sizeof f->format, "%s/lsm/FORMAT", f->dir);
@@ -85,18 +85,16 @@ static inline int setup(void **state)
 static inline int teardown(void **state)
 {
     struct fx *f = *state;
-    long live;
 
     amaters_engine_close(f->e);
     amaters_metrics_reset(); /* the engine's group-commit metrics */
-    live = amaters_alloc_live();
     if (f->mounted)
         umount2(f->dir, MNT_DETACH);
     scratch_rmtree(f->dir);
     for (size_t i = 0; i < sizeof f->bufs / sizeof f->bufs[0]; i++)
         free(f->bufs[i]);
-    assert_int_equal(live, f->live_before);
     free(f);
+    leak_check();
     return 0;
 }
 

@@ -33,6 +33,7 @@
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "obs/metrics.h"
 #include "query/errmap.h"
 #include "query/query.h"
@@ -54,7 +55,6 @@ struct fx {
     struct amaters_exec *x;
     struct amaters_arena *arena;
     struct amaters_qctx ctx;
-    long live_before;
 };
 
 /* cmocka setup: *state is the group's struct engine_choice (the prestate);
@@ -84,7 +84,7 @@ static inline int setup(void **state)
         .node_address = "127.0.0.1:1",
         .node_id = 1,
     };
-    f->live_before = amaters_alloc_live();
+    leak_mark();
     assert_int_equal(ch->ops->open(&eo, &f->engine, err, sizeof err), 0);
     assert_int_equal(amaters_exec_create(f->engine, &xo, &f->x), 0);
     f->arena = amaters_arena_create(0);
@@ -94,8 +94,8 @@ static inline int setup(void **state)
 }
 
 /* cmocka teardown: destroys the arena, executor and engine, resets the
- * metrics, fails the test if an amaters_* allocation outlived them, and
- * removes the directory. Returns 0. */
+ * metrics, fails the test if an amaters_* allocation outlived them
+ * (leak_check()), and removes the directory. Returns 0. */
 static inline int teardown(void **state)
 {
     struct fx *f = *state;
@@ -103,7 +103,7 @@ static inline int teardown(void **state)
     amaters_exec_destroy(f->x);
     amaters_engine_close(f->engine);
     amaters_metrics_reset();
-    assert_int_equal(amaters_alloc_live(), f->live_before);
+    leak_check();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);

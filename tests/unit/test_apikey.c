@@ -21,26 +21,11 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "security/apikey.h"
 
 #define SECRET "server-side-hash-secret"
 #define NOW 1800000000LL /* 2027-01-15T08:00:00Z */
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
 
 /* base64 of SHA-256(key) or HMAC-SHA-256(secret, key), via OpenSSL. */
 static void ref_hash(const char *secret, const char *key, char out[64])
@@ -404,18 +389,13 @@ static void test_plain_keys_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_reference_file_loads, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_verify_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hash_helper_matches_openssl,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_plain_keys_file, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_allocation_failures_do_not_leak,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rfc3339_and_base64_helpers,
-                                        setup, teardown),
+        LEAK_TEST(test_reference_file_loads),
+        LEAK_TEST(test_verify_table),
+        LEAK_TEST(test_hash_helper_matches_openssl),
+        LEAK_TEST(test_load_errors),
+        LEAK_TEST(test_plain_keys_file),
+        LEAK_TEST(test_allocation_failures_do_not_leak),
+        LEAK_TEST(test_rfc3339_and_base64_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

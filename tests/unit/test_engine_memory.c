@@ -19,24 +19,8 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "engine_conformance.h"
+#include "leakcheck.h"
 #include "storage/engine.h"
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    amaters_alloc_fail_after(-1);
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
 
 static void test_registry(void **state)
 {
@@ -109,7 +93,7 @@ static void test_open_alloc_faults(void **state)
         if (rv != 0) {
             assert_int_equal(rv, AMATERS_ENOMEM);
             assert_non_null(strstr(err, "out of memory"));
-            assert_int_equal(amaters_alloc_live(), live_before);
+            leak_check();
         } else {
             assert_true(k >= 2); /* engine + head sentinel */
             amaters_engine_close(e);
@@ -177,15 +161,11 @@ static void test_invalid_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_instances_independent, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_open_alloc_faults, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_write_alloc_faults, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_arguments, setup,
-                                        teardown),
+        LEAK_TEST(test_registry),
+        LEAK_TEST(test_instances_independent),
+        LEAK_TEST(test_open_alloc_faults),
+        LEAK_TEST(test_write_alloc_faults),
+        LEAK_TEST(test_invalid_arguments),
     };
     char scratch[] = "/tmp/amaters-engine-memory-XXXXXX";
     int failed = cmocka_run_group_tests_name("memory engine", tests, NULL,

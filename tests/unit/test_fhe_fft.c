@@ -18,22 +18,7 @@
 #include "fhe/fft.h"
 #include "fhe/poly.h"
 #include "fhe/rng.h"
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
+#include "leakcheck.h"
 
 static const char *const impls[] = {"portable", "avx2", "avx512"};
 
@@ -268,11 +253,11 @@ static void test_timing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_small_exact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_torus_error, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_limb_exact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_sizes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timing, setup, teardown),
+        LEAK_TEST(test_small_exact),
+        LEAK_TEST(test_torus_error),
+        LEAK_TEST(test_limb_exact),
+        LEAK_TEST(test_bad_sizes),
+        LEAK_TEST(test_timing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@
 #include "fhe/fft_impl.h"
 #include "fhe/radix.h"
 #include "fhe/serial.h"
+#include "leakcheck.h"
 
 /* Objects of the golden set, in hash order. */
 enum { O_CK, O_SK, O_B0, O_B1, O_B2, O_U0, O_U1, NOBJ };
@@ -95,7 +96,6 @@ struct objs {
 };
 
 struct fix {
-    long live_before;
     const struct amaters_fhe_params *p;
     struct objs g;          /* made with the portable kernel */
 };
@@ -194,7 +194,7 @@ static int group_setup(void **state)
     double t0 = now_s();
 
     memset(&f, 0, sizeof(f));
-    f.live_before = amaters_alloc_live();
+    leak_group_mark();
     f.p = &amaters_fhe_param_msg2_carry2;
     if (amaters_fhe_fft_force("portable") != 0 ||
         objs_make(f.p, &f.g) != 0)
@@ -210,7 +210,7 @@ static int group_teardown(void **state)
 
     objs_free(&f->g);
     amaters_fhe_fft_force(NULL);
-    return amaters_alloc_live() == f->live_before ? 0 : -1;
+    return leak_group_check();
 }
 
 /* Compares the hashes of o's encodings with the golden ones. */

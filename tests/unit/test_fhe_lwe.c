@@ -27,28 +27,13 @@
 #include "fhe/poly.h"
 #include "fhe/rng.h"
 #include "fhe/torus.h"
+#include "leakcheck.h"
 
 #ifdef AMATERS_SANITIZE
 #define REDUCE 8
 #else
 #define REDUCE 1
 #endif
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
 
 static void seed_rng(struct amaters_fhe_rng *r, uint8_t tag, uint64_t dom)
 {
@@ -613,24 +598,18 @@ static void test_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_xof_known_answer, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_rng_fork, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gaussian_moments, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_det_math, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decompose, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lwe_roundtrip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_glwe_extract, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_external_product, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_keyswitch_noise, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_keyswitch_many, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_alloc_failures, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_params, setup, teardown),
+        LEAK_TEST(test_xof_known_answer),
+        LEAK_TEST(test_rng_fork),
+        LEAK_TEST(test_gaussian_moments),
+        LEAK_TEST(test_det_math),
+        LEAK_TEST(test_decompose),
+        LEAK_TEST(test_lwe_roundtrip),
+        LEAK_TEST(test_glwe_extract),
+        LEAK_TEST(test_external_product),
+        LEAK_TEST(test_keyswitch_noise),
+        LEAK_TEST(test_keyswitch_many),
+        LEAK_TEST(test_alloc_failures),
+        LEAK_TEST(test_params),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include "fhe/noise.h"
 #include "fhe/poly.h"
 #include "fhe/torus.h"
+#include "leakcheck.h"
 
 #ifdef AMATERS_SANITIZE
 #define REDUCE 4
@@ -31,7 +32,6 @@
 #endif
 
 struct fix {
-    long live_before;
     const struct amaters_fhe_params *p;
     struct amaters_fhe_client_key *ck;
     struct amaters_fhe_server_key *sk;
@@ -46,7 +46,7 @@ static int group_setup(void **state)
     uint8_t seed[16];
 
     memset(&f, 0, sizeof(f));
-    f.live_before = amaters_alloc_live();
+    leak_group_mark();
     f.p = &amaters_fhe_param_msg2_carry2;
     memset(seed, 0x42, sizeof(seed));
     if (amaters_fhe_client_key_new(f.p, seed, &f.ck) != 0)
@@ -80,7 +80,7 @@ static int group_teardown(void **state)
     amaters_fhe_pbs_scratch_free(f->sc);
     amaters_fhe_server_key_free(f->sk);
     amaters_fhe_client_key_free(f->ck);
-    return amaters_alloc_live() == f->live_before ? 0 : -1;
+    return leak_group_check();
 }
 
 static uint64_t lut_id(uint64_t m) { return m; }

@@ -15,9 +15,9 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "fhe/serial.h"
+#include "leakcheck.h"
 
 struct fix {
-    long live_before;
     const struct amaters_fhe_params *p;
     struct amaters_fhe_client_key *ck;
     struct amaters_fhe_server_key_compressed *csk;
@@ -30,7 +30,7 @@ static int group_setup(void **state)
     uint8_t seed[16];
 
     memset(&f, 0, sizeof(f));
-    f.live_before = amaters_alloc_live();
+    leak_group_mark();
     f.p = &amaters_fhe_param_msg2_carry2;
     memset(seed, 0x71, sizeof(seed));
     if (amaters_fhe_client_key_new(f.p, seed, &f.ck) != 0)
@@ -49,7 +49,7 @@ static int group_teardown(void **state)
 
     amaters_fhe_server_key_compressed_free(f->csk);
     amaters_fhe_client_key_free(f->ck);
-    return amaters_alloc_live() == f->live_before ? 0 : -1;
+    return leak_group_check();
 }
 
 static size_t ct_bytes(const struct fix *f)

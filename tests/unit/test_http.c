@@ -32,13 +32,13 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "obs/health.h"
 #include "obs/http.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 
 struct fixture {
-    long live;
     struct amaters_http *http;
     int port;
 };
@@ -52,7 +52,7 @@ static int setup(void **state)
         return -1;
     amaters_metrics_reset();
     amaters_health_reset();
-    fx->live = amaters_alloc_live();
+    leak_mark();
     if (amaters_http_start("127.0.0.1:0", &fx->http, err, sizeof err) != 0) {
         fprintf(stderr, "start: %s\n", err);
         return -1;
@@ -65,13 +65,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    long expected = fx->live;
 
     amaters_http_stop(fx->http);
     amaters_metrics_reset();
     amaters_health_reset();
     free(fx);
-    assert_int_equal(amaters_alloc_live(), expected);
+    leak_check();
     return 0;
 }
 

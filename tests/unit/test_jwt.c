@@ -26,6 +26,7 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "security/jwt.h"
 
 #define NOW 1800000000LL /* 2027-01-15 */
@@ -210,22 +211,6 @@ static int group_teardown(void **state)
     EVP_PKEY_free(K.p384b);
     EVP_PKEY_free(K.ed);
     EVP_PKEY_free(K.ed2);
-    return 0;
-}
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
     return 0;
 }
 
@@ -717,22 +702,14 @@ static void test_null_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_claims_every_algorithm, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_principal_from_claims, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_signature_attacks_every_algorithm, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_tokens, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_unchecked_issuer_and_audience,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_rejects_unfit_keys,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_load_from_section,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_null_arguments, setup,
-                                        teardown),
+        LEAK_TEST(test_claims_every_algorithm),
+        LEAK_TEST(test_principal_from_claims),
+        LEAK_TEST(test_signature_attacks_every_algorithm),
+        LEAK_TEST(test_malformed_tokens),
+        LEAK_TEST(test_unchecked_issuer_and_audience),
+        LEAK_TEST(test_config_rejects_unfit_keys),
+        LEAK_TEST(test_config_load_from_section),
+        LEAK_TEST(test_null_arguments),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -17,25 +17,9 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "storage/engine.h"
 #include "storage/keys.h"
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    amaters_alloc_fail_after(-1);
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
 
 struct bytes {
     const char *p;
@@ -328,7 +312,7 @@ static void test_range_errors(void **state)
             assert_int_equal(rv, AMATERS_ENOMEM);
             assert_null(lo);
             assert_null(hi);
-            assert_int_equal(amaters_alloc_live(), live_before);
+            leak_check();
         }
     }
     assert_int_equal(rv, 0);
@@ -496,19 +480,15 @@ static void test_collections_never_overlap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_validate_collection, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_validate_collection_length,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_encode_decode_golden, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_encode_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_encode_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decode_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_range_bounds, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_range_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_collections_never_overlap,
-                                        setup, teardown),
+        LEAK_TEST(test_validate_collection),
+        LEAK_TEST(test_validate_collection_length),
+        LEAK_TEST(test_encode_decode_golden),
+        LEAK_TEST(test_encode_limits),
+        LEAK_TEST(test_encode_errors),
+        LEAK_TEST(test_decode_errors),
+        LEAK_TEST(test_range_bounds),
+        LEAK_TEST(test_range_errors),
+        LEAK_TEST(test_collections_never_overlap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,10 +28,10 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "obs/log.h"
 
 struct fixture {
-    long live;
     char dir[64];
     char path[128];
 };
@@ -47,7 +47,7 @@ static int setup(void **state)
     if (mkdtemp(fx->dir) == NULL)
         return -1;
     snprintf(fx->path, sizeof fx->path, "%s/amaters.log", fx->dir);
-    fx->live = amaters_alloc_live();
+    leak_mark();
     *state = fx;
     return 0;
 }
@@ -58,11 +58,8 @@ static int teardown(void **state)
     DIR *d;
     struct dirent *e;
     char p[512];
-    long live;
-    long expected = fx->live;
 
     amaters_log_shutdown();
-    live = amaters_alloc_live();
     d = opendir(fx->dir);
     for (e = d ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
         if (e->d_name[0] == '.')
@@ -74,7 +71,7 @@ static int teardown(void **state)
         closedir(d);
     rmdir(fx->dir);
     free(fx);
-    assert_int_equal(live, expected);
+    leak_check();
     return 0;
 }
 

@@ -16,27 +16,12 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "security/ratelimit.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
 #define T0 (1000 * SEC) /* an arbitrary monotonic start */
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
 
 static struct amaters_ratelimit *make(uint32_t rps, uint32_t burst,
                                       uint32_t grps, uint32_t gburst,
@@ -227,20 +212,14 @@ static void test_allocation_failure_refuses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_burst_refusal_and_refill, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_per_key_isolation, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_global_bucket, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unlimited, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idle_buckets_expire, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_key_cap_uses_shared_overflow_bucket, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_concurrent_takes_admit_exactly_burst, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_allocation_failure_refuses,
-                                        setup, teardown),
+        LEAK_TEST(test_burst_refusal_and_refill),
+        LEAK_TEST(test_per_key_isolation),
+        LEAK_TEST(test_global_bucket),
+        LEAK_TEST(test_unlimited),
+        LEAK_TEST(test_idle_buckets_expire),
+        LEAK_TEST(test_key_cap_uses_shared_overflow_bucket),
+        LEAK_TEST(test_concurrent_takes_admit_exactly_burst),
+        LEAK_TEST(test_allocation_failure_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "security/rbac.h"
 
 #define R AMATERS_ACTION_READ
@@ -25,22 +26,6 @@
 #define A AMATERS_ACTION_ADMIN
 #define DENY AMATERS_AUTHZ_DENY_BY_DEFAULT
 #define ALLOW AMATERS_AUTHZ_ALLOW_BY_DEFAULT
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
 
 struct check_case {
     const char *role; /* NULL: principal without roles */
@@ -474,24 +459,15 @@ static void test_allocation_failures_do_not_leak(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_builtin_matrix_deny_by_default,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_builtin_matrix_allow_by_default,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_default_role_and_multiple_roles,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reference_roles_toml, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_admin_needs_explicit_grant_allow_by_default, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(test_json_roles_and_override, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_action_mapping, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_allocation_failures_do_not_leak,
-                                        setup, teardown),
+        LEAK_TEST(test_builtin_matrix_deny_by_default),
+        LEAK_TEST(test_builtin_matrix_allow_by_default),
+        LEAK_TEST(test_default_role_and_multiple_roles),
+        LEAK_TEST(test_reference_roles_toml),
+        LEAK_TEST(test_admin_needs_explicit_grant_allow_by_default),
+        LEAK_TEST(test_json_roles_and_override),
+        LEAK_TEST(test_load_errors),
+        LEAK_TEST(test_action_mapping),
+        LEAK_TEST(test_allocation_failures_do_not_leak),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

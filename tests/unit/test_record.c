@@ -15,25 +15,8 @@
 #include "core/alloc.h"
 #include "core/crc32.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "storage/record.h"
-
-/* Fixture: nothing allocated by a test may outlive it. */
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    amaters_alloc_fail_after(-1);
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
-}
 
 /* "123456789" has the published CRC-32 check value 0xCBF43926. */
 static const uint8_t check_data[] = "123456789";
@@ -280,20 +263,15 @@ static void test_decode_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_header_size, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_golden_layout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_round_trip_table, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_every_truncation_rejected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_trailing_bytes_rejected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_mutations_rejected, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_version_short, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_encode_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decode_errors, setup, teardown),
+        LEAK_TEST(test_header_size),
+        LEAK_TEST(test_golden_layout),
+        LEAK_TEST(test_round_trip_table),
+        LEAK_TEST(test_every_truncation_rejected),
+        LEAK_TEST(test_trailing_bytes_rejected),
+        LEAK_TEST(test_mutations_rejected),
+        LEAK_TEST(test_unknown_version_short),
+        LEAK_TEST(test_encode_errors),
+        LEAK_TEST(test_decode_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

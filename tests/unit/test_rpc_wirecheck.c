@@ -17,6 +17,7 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "rpc/internal.h"
 
 static const struct rpc_wire_limits LIM = {64, 4096, (size_t)128 << 20};
@@ -76,22 +77,6 @@ static int check(const ProtobufCMessageDescriptor *d, const struct buf *b,
                  struct rpc_wire_stats *st, char *why, size_t whylen)
 {
     return rpc_wire_check(d, b->p, b->n, &LIM, st, why, whylen);
-}
-
-static long live_before;
-
-static int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
-    return 0;
 }
 
 /* ---- valid messages packed by protobuf-c ---- */
@@ -493,6 +478,66 @@ static void test_nul_in_string(void **state)
     amaters_free(b.p);
 }
 
+/* rpc_wire_top_string: the request_id of a request refused before
+ * decoding, read from its top-level framing only. */
+static void test_top_string(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        const char *wire;
+        size_t len;
+        const char *want; /* NULL: not found */
+    } cases[] = {
+        {"plain", "\x12\x03" "abc", 5, "abc"},
+        {"last occurrence wins", "\x12\x01" "a" "\x12\x01" "b", 6, "b"},
+        {"nested garbage skipped", "\x0a\x02\xff\xff" "\x12\x02" "id", 8,
+         "id"},
+        {"varint, fixed64, fixed32 before",
+         "\x78\x01" "\x79" "12345678" "\x7d" "1234" "\x12\x01" "x", 19,
+         "x"},
+        {"empty id", "\x12\x00", 2, ""},
+        {"invalid UTF-8", "\x12\x02\xff\xfe", 4, NULL},
+        {"NUL inside", "\x12\x03" "a\0b", 5, NULL},
+        {"length past the end", "\x12\x10" "ab", 4, NULL},
+        {"broken after the id", "\x12\x02" "id" "\x0a\x50", 6, "id"},
+        {"group wire type stops", "\x0b" "\x12\x02" "id", 5, NULL},
+        {"request_id as a varint", "\x10\x05", 2, NULL},
+        {"truncated key", "\x12\x01" "a" "\x80", 4, "a"},
+        {"empty input", "", 0, NULL},
+    };
+    const ProtobufCMessageDescriptor *ds[] = {
+        &amaters__aql__query_request__descriptor,
+        &amaters__aql__batch_request__descriptor,
+    };
+
+    for (size_t d = 0; d < 2; d++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const uint8_t *buf = (const uint8_t *)cases[i].wire;
+            const uint8_t *id = NULL;
+            size_t n = 0;
+            bool found = rpc_wire_top_string(ds[d], buf, cases[i].len,
+                                             "request_id", &id, &n);
+            if (cases[i].want == NULL) {
+                if (found)
+                    fail_msg("%s: found an id", cases[i].what);
+                continue;
+            }
+            if (!found)
+                fail_msg("%s: no id found", cases[i].what);
+            assert_true(id >= buf && id + n <= buf + cases[i].len);
+            assert_int_equal(n, strlen(cases[i].want));
+            assert_memory_equal(id, cases[i].want, n);
+        }
+    }
+    /* a message without such a string field */
+    const uint8_t *id = NULL;
+    size_t n = 0;
+    assert_false(rpc_wire_top_string(
+        &amaters__aql__health_check_request__descriptor,
+        (const uint8_t *)"\x12\x01" "a", 3, "request_id", &id, &n));
+}
+
 static void test_estimate_limit(void **state)
 {
     (void)state;
@@ -534,22 +579,18 @@ static void test_estimate_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_packed_messages_pass, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_nesting, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_nested_request_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_utf8, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bytes_fields_not_checked, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wire_syntax, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_estimate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_estimate_bounds_strings, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_nul_in_string, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_estimate_limit, setup,
-                                        teardown),
+        LEAK_TEST(test_packed_messages_pass),
+        LEAK_TEST(test_nesting),
+        LEAK_TEST(test_top_string),
+        LEAK_TEST(test_nested_request_refused),
+        LEAK_TEST(test_utf8),
+        LEAK_TEST(test_bytes_fields_not_checked),
+        LEAK_TEST(test_unknown_fields),
+        LEAK_TEST(test_wire_syntax),
+        LEAK_TEST(test_estimate),
+        LEAK_TEST(test_estimate_bounds_strings),
+        LEAK_TEST(test_nul_in_string),
+        LEAK_TEST(test_estimate_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,10 +169,9 @@ static void test_cert_principal(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_validates_files, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_create_ca_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cert_principal, setup, teardown),
+        LEAK_TEST(test_create_validates_files),
+        LEAK_TEST(test_create_ca_dir),
+        LEAK_TEST(test_cert_principal),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

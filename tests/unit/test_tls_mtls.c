@@ -450,9 +450,9 @@ static void test_rotation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_mtls_required, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mtls_optional, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+        LEAK_TEST(test_mtls_required),
+        LEAK_TEST(test_mtls_optional),
+        LEAK_TEST(test_rotation),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -376,9 +376,8 @@ static void test_valid_with_nul_escape_in_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_valid_documents, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_valid_with_nul_escape_in_key,
-                                        setup, teardown),
+        LEAK_TEST(test_valid_documents),
+        LEAK_TEST(test_valid_with_nul_escape_in_key),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

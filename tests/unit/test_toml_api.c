@@ -399,18 +399,15 @@ static void test_value_errors_name_the_key(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_positions, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_accessors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_error_buffer_handling, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_utf8_prefix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_depth_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_many_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_parse_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_value_errors_name_the_key,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_allocation_failure, setup,
-                                        teardown),
+        LEAK_TEST(test_positions),
+        LEAK_TEST(test_accessors),
+        LEAK_TEST(test_error_buffer_handling),
+        LEAK_TEST(test_utf8_prefix),
+        LEAK_TEST(test_depth_limit),
+        LEAK_TEST(test_many_keys),
+        LEAK_TEST(test_parse_file),
+        LEAK_TEST(test_value_errors_name_the_key),
+        LEAK_TEST(test_every_allocation_failure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

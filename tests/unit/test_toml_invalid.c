@@ -341,12 +341,9 @@ static void test_nul_bytes_in_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_invalid_documents, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_nul_bytes_in_text, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_secret_values_not_echoed,
-                                        setup, teardown),
+        LEAK_TEST(test_invalid_documents),
+        LEAK_TEST(test_nul_bytes_in_text),
+        LEAK_TEST(test_secret_values_not_echoed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,9 @@
  * from the other CA, O=Evil, revoked by a CRL, SAN only, and one with the
  * revoked serial from the other CA) and two CRLs, and writes the files the
  * tests name into a mkdtemp() directory; the group teardown removes them. The
- * per-test setup and teardown check that no amaters_* allocation leaked;
- * make_opts() builds TLS options from file names in that directory.
+ * per-test fixture is leakcheck.h's (LEAK_TEST: no amaters_* allocation may
+ * outlive a test); make_opts() builds TLS options from file names in that
+ * directory.
  *
  * Header-only so each test binary stays one source file: each test program
  * includes it once, from its .c file. Everything here is static (inline), so a
@@ -41,6 +42,7 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "leakcheck.h"
 #include "security/tls.h"
 
 /* Room for one PEM certificate, key or CRL. */
@@ -291,26 +293,6 @@ static inline int group_teardown(void **state)
     if (d != NULL)
         closedir(d);
     rmdir(pki.dir);
-    return 0;
-}
-
-/* The live allocation count setup saw. */
-static long live_before;
-
-/* cmocka setup: records the live allocation count. Returns 0. */
-static inline int setup(void **state)
-{
-    (void)state;
-    live_before = amaters_alloc_live();
-    return 0;
-}
-
-/* cmocka teardown: fails the test if an amaters_* allocation outlived it.
- * Returns 0. */
-static inline int teardown(void **state)
-{
-    (void)state;
-    assert_int_equal(amaters_alloc_live(), live_before);
     return 0;
 }
 
