@@ -18,6 +18,7 @@
 #include <rocksdb/c.h>
 
 #include "storage/engine.h"
+#include "storage/engine_rocks.h"
 
 /* Version of this engine's own layout inside its directory: the column
  * families ("default" = user keys, "meta"), the meta keys and the stats
@@ -219,5 +220,61 @@ void lsm_write_health(struct lsm_engine *e, struct amaters_engine_stats *out);
 int lsm_write_async(struct amaters_engine *base,
                     const struct amaters_write_op *ops, size_t n,
                     void (*done)(void *arg, int rc), void *arg);
+
+/* ---- engine_rocks_stage.c: the repair's staging copy, used by
+ * engine_rocks_repair.c only. Repairing thread only. ---- */
+
+/* Paths of one staged repair of opts->path; filled by
+ * amaters_lsm_stage_init(), no heap memory. */
+struct amaters_lsm_stage {
+    char data[4100];  /* opts->path */
+    char lsm[4200];   /* <data>/lsm */
+    char root[4200];  /* <data>/repair-staging */
+    char slsm[4300];  /* <root>/lsm: the staged database */
+    char swal[4300];  /* <root>/wal: its WAL directory; "" with wal_in_lsm */
+    char wal[4300];   /* the real WAL directory; "" with wal_in_lsm */
+    bool wal_in_lsm;  /* the WAL files live in lsm/ itself */
+    uint64_t max_wal; /* newest WAL file number staged (moved at finish) */
+    /* opts with path = root and wal_dir = swal (NULL with wal_in_lsm):
+     * borrows this struct's strings. */
+    struct amaters_engine_options sopts;
+    amaters_lsm_repair_step_cb step_cb; /* may be NULL */
+    void *cb_arg;
+};
+
+/* Fills *s for opts (strings are copied; opts->path at most 4000
+ * bytes). Touches nothing on disk. Returns 0 or AMATERS_EINVAL. */
+int amaters_lsm_stage_init(struct amaters_lsm_stage *s,
+                           const struct amaters_engine_options *opts);
+
+/* Deals with a leftover <root>: finishes it when its exchange had
+ * happened (sets report->replaced, ->resumed), else deletes it (sets
+ * report->stale_removed). Returns 0, or a code with a message in err
+ * when it cannot be deleted. */
+int amaters_lsm_stage_leftover(struct amaters_lsm_stage *s,
+                               struct amaters_lsm_repair_report *report,
+                               char *err, size_t errlen);
+
+/* Builds <root>/lsm and <root>/wal from the real ones (see the file
+ * comment of engine_rocks_stage.c). Returns 0 or a code with a message
+ * in err (<root> is then deleted again). */
+int amaters_lsm_stage_build(struct amaters_lsm_stage *s, char *err,
+                            size_t errlen);
+
+/* Deletes <root> (best effort; a scratch copy). */
+void amaters_lsm_stage_discard(struct amaters_lsm_stage *s);
+
+/* Puts the staged database in place: marker, atomic exchange, old WAL
+ * files moved, <root> renamed to report->replaced. Returns 0 once the
+ * exchange is done (a later failing step only sets report->warning), or
+ * a code with a message in err when it failed before (nothing changed;
+ * <root> is deleted). */
+int amaters_lsm_stage_commit(struct amaters_lsm_stage *s,
+                             struct amaters_lsm_repair_report *report,
+                             char *err, size_t errlen);
+
+/* Calls s->step_cb for step; returns its result (0 without one). */
+int amaters_lsm_stage_step(const struct amaters_lsm_stage *s,
+                           const char *step);
 
 #endif
