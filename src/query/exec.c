@@ -410,7 +410,12 @@ static int exec_get(struct amaters_exec *x, struct amaters_qctx *ctx,
     if (q_is_admin(g)) {
         /* the command line is a key: it has the keys' size limit */
         rc = q_check_key(x, ctx, g->key, "admin");
-        return rc ? rc : q_admin(x, ctx, g, out);
+        if (rc == 0)
+            return q_admin(x, ctx, g, out);
+        if (ctx->authz && ctx->authz->admin_done) /* audited as refused */
+            ctx->authz->admin_done(ctx->authz->arg, "(too long)", rc,
+                                   ctx->err);
+        return rc;
     }
     rc = q_check_collection(ctx, g->collection, "get");
     if (rc == 0)

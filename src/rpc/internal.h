@@ -191,7 +191,8 @@ void rpc_completer_stop(struct rpc_completer *q);
 /* unary.c: answers a call whose deferred write finished (completer). */
 void rpc_deferred_finish(struct rcall *c);
 
-/* server.c: resets the call's query context (keeps the authz hook). */
+/* server.c: resets the call's query context (keeps the authz hook) and
+ * forgets the request id of the previous message. */
 void rpc_qctx_reset(struct rcall *c);
 
 /* wirecheck.c: the pre-decode check of a request's wire bytes. */

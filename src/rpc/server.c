@@ -91,6 +91,9 @@ static struct rcall *call_new(struct amaters_rpc *r, enum method m)
 void rpc_qctx_reset(struct rcall *c)
 {
     amaters_qctx_init(&c->qctx, c->arena);
+    /* it pointed into the arena, which the caller may just have reset
+     * (the next message of a bidi call) */
+    c->identity.request_id = NULL;
     if (c->admitted)
         c->qctx.authz = &c->hook;
 }

@@ -69,9 +69,20 @@ static int copy_file(const char *src, const char *dst, uint64_t *bytes)
         return e;
     }
     while (e == 0 && (n = read(in, buf, sizeof buf)) != 0) {
-        if (n < 0 || write(out, buf, (size_t)n) != n)
-            e = errno ? errno : EIO;
-        else
+        if (n < 0) {
+            e = errno;
+            break;
+        }
+        for (ssize_t off = 0; e == 0 && off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w > 0)
+                off += w;
+            else if (w < 0 && errno != EINTR)
+                e = errno;
+            else if (w == 0)
+                e = ENOSPC; /* nothing written: the disk is full */
+        }
+        if (e == 0)
             *bytes += (uint64_t)n;
     }
     if (e == 0 && fsync(out) != 0)
@@ -156,6 +167,15 @@ static int lock_data_dir(const struct amaters_config *cfg, int *fd)
     return 0;
 }
 
+static int rm_cb(const char *path, const struct stat *sb, int flag,
+                 struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
 /* Copies lsm/ and the WAL directory aside to dst; prints where. */
 static int backup(const char *data_dir, const char *wal_dir, char *dst,
                   size_t dlen)
@@ -182,22 +202,18 @@ static int backup(const char *data_dir, const char *wal_dir, char *dst,
         snprintf(sub, sizeof sub, "%s/wal", dst);
         e = copy_tree(wal_dir, sub, &bytes, where, sizeof where);
     }
-    if (e != 0)
-        return fail("backup failed at %s: %s (nothing was repaired; free "
-                    "space or use --no-backup)",
-                    where, strerror(e));
+    if (e != 0) {
+        /* a partial copy would only keep the disk full */
+        bool removed = nftw(dst, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == 0;
+        return fail("backup failed at %s: %s (nothing was repaired%s; "
+                    "free space or use --no-backup)",
+                    where, strerror(e),
+                    removed ? ", the partial copy was removed" : "");
+    }
     printf("copied %.1f MiB\n", (double)bytes / (1 << 20));
     return 0;
 }
 
-static int rm_cb(const char *path, const struct stat *sb, int flag,
-                 struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
 
 /* The engine's step callback: progress and the test-only injection. */
 static int step_cb(void *arg, const char *step)

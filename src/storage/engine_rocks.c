@@ -489,14 +489,15 @@ static int lsm_iter_next(struct amaters_engine_iter *base,
 
 /* ---- flush, stats ---- */
 
-/* The engine's flush(): see storage/engine.h. Without a WAL the two
- * column families must reach the disk at the same point of the write
- * order, or a crash leaves the stats record ahead of (or behind) the
- * data for good. Atomic flush (engine_rocks_open.c) does that for the
- * flushes RocksDB starts itself, but RocksDB 7.8's C API flushes one
- * column family per call; so the committer is held meanwhile (writers
- * wait for the two memtable flushes) and both are flushed up to the
- * same write. A crash between the two flushes can still separate them
+/* The engine's flush(): see storage/engine.h. The two column families
+ * must reach the table files at the same point of the write order: without
+ * a WAL or a crash leaves the stats record ahead of (or behind) the data
+ * for good, and with one the repair relies on the tables holding a prefix
+ * of the writes (engine_rocks_repair.c). Atomic flush (engine_rocks_open.c)
+ * does that for the flushes RocksDB starts itself, but RocksDB 7.8's C API
+ * flushes one column family per call; so the committer is held meanwhile
+ * (writers wait for the two memtable flushes) and both are flushed up to
+ * the same write. A crash between the two flushes can still separate them
  * (docs/internals/storage.md). */
 static int lsm_flush(struct amaters_engine *base)
 {
@@ -512,16 +513,17 @@ static int lsm_flush(struct amaters_engine *base)
         return lsm_fail(e, rerr, "flush: WAL sync");
     fo = rocksdb_flushoptions_create();
     rocksdb_flushoptions_set_wait(fo, 1);
-    if (e->no_wal)
-        lsm_commit_hold(e);
+    /* Held with a WAL too: both column families then end at the same
+     * write, so the tables always hold a prefix of the writes (the
+     * repair's leaving out of flushed WAL files relies on it). */
+    lsm_commit_hold(e);
     rocksdb_flush_cf(e->db, fo, e->cf_data, &rerr);
     rv = lsm_error(rerr, NULL, NULL, 0);
     if (rv == 0) {
         rocksdb_flush_cf(e->db, fo, e->cf_meta, &rerr);
         rv = lsm_error(rerr, NULL, NULL, 0);
     }
-    if (e->no_wal)
-        lsm_commit_release(e);
+    lsm_commit_release(e);
     rocksdb_flushoptions_destroy(fo);
     return rv;
 }

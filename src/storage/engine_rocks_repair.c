@@ -249,12 +249,32 @@ static int read_at(int fd, uint8_t *p, size_t n, off_t off)
 
 #define WAL_BLOCK 32768
 
+/* Whether fd holds only zero bytes from off to end. */
+static bool zeros_from(int fd, off_t off, off_t end)
+{
+    uint8_t buf[4096];
+
+    while (off < end) {
+        size_t n = end - off < (off_t)sizeof buf ? (size_t)(end - off)
+                                                 : sizeof buf;
+        if (read_at(fd, buf, n, off) != 0)
+            return false;
+        for (size_t i = 0; i < n; i++) {
+            if (buf[i] != 0)
+                return false;
+        }
+        off += (off_t)n;
+    }
+    return true;
+}
+
 /* The sequence numbers of the data writes in WAL file path: RocksDB's
  * log format (32 KiB blocks of physical records: CRC 4, length 2, type 1,
  * the recyclable types 5-8 adding a 4-byte log number; types 1/5 hold a
  * whole record, 2/6 its first fragment, 3/7 a middle, 4/8 the last), each
  * logical record a write batch that starts with its 8-byte sequence number
- * and 4-byte count. Returns 1 with *first and *last (the last batch's
+ * and 4-byte count (only the non-recyclable format, the one written here:
+ * recycle_log_file_num is 0). Returns 1 with *first and *last (the last batch's
  * data write's sequence number), 0 for a file without any data write, -1
  * when unreadable or not a WAL. The scan stops at a zero header or a record
  * running past the end (a torn tail: what follows was never written). */
@@ -280,10 +300,10 @@ static int wal_seq_range(const char *path, uint64_t *first, uint64_t *last)
         if (read_at(fd, h, 7, pos) != 0)
             break;
         unsigned type = h[6], len = (unsigned)(h[4] | h[5] << 8);
-        size_t hdr = type >= 5 ? 11 : 7;
-        if (type == 0 || type > 8 || pos + (off_t)(hdr + len) > st.st_size)
-            break;
-        unsigned kind = type >= 5 ? type - 4 : type; /* 1 full .. 4 last */
+        size_t hdr = 7;
+        if (type == 0 || type > 4 || pos + (off_t)(hdr + len) > st.st_size)
+            break; /* zeros, a torn tail, damage or recycled logs: below */
+        unsigned kind = type; /* 1 full, 2 first, 3 middle, 4 last */
         if (kind == 1 || kind == 2)
             acc_n = 0; /* a new logical record begins */
         size_t take = acc_n < 12 ? 12 - acc_n : 0;
@@ -309,6 +329,12 @@ static int wal_seq_range(const char *path, uint64_t *first, uint64_t *last)
         }
         pos += (off_t)(hdr + len);
     }
+    /* Stopped before the end: fine only if nothing but zeros follows (a
+     * preallocated or zero-filled tail). Anything else (damage, a torn
+     * record, the recyclable format this build does not write) may hide
+     * later writes: the file counts as unreadable and is kept. */
+    if (pos < st.st_size && !zeros_from(fd, pos, st.st_size))
+        found = -1;
     close(fd);
     return found;
 }
@@ -351,7 +377,7 @@ static size_t list_wals(const char *dir, struct wal_info *w)
     return n;
 }
 
-/* Removes the staged copies of the WAL files marked left_out (every WAL
+/* Empties the staged copies of the WAL files marked left_out (every WAL
  * file with all). Returns 0 or AMATERS_EIO with a message in err. */
 static int drop_staged_wals(const struct amaters_lsm_stage *s,
                             const struct wal_info *w, size_t n, bool all,
@@ -369,8 +395,12 @@ static int drop_staged_wals(const struct amaters_lsm_stage *s,
         char path[4600];
         snprintf(path, sizeof path, "%s/%06llu.log", dir,
                  (unsigned long long)staged[i].num);
-        if (drop && unlink(path) != 0) {
-            snprintf(err, errlen, "lsm repair: remove %.900s: %s", path,
+        /* emptied, not removed: the repair still sees the file number
+         * and reserves it, so a WAL file left in the real WAL directory
+         * (a kill before the old ones are moved away) is older than every
+         * log the repaired database keeps, and never replayed */
+        if (drop && truncate(path, 0) != 0) {
+            snprintf(err, errlen, "lsm repair: empty %.900s: %s", path,
                      strerror(errno));
             rv = AMATERS_EIO;
         }
@@ -379,8 +409,41 @@ static int drop_staged_wals(const struct amaters_lsm_stage *s,
     return rv;
 }
 
-/* S: the largest sequence number in the table files, from RocksDB's
- * repair of a staged copy without WAL files (then discarded). */
+/* The largest sequence number in the table files of the data column
+ * family, from its "rocksdb.sstables" text (a line per table:
+ * " <number>:<size>[<smallest seq> .. <largest seq>][...]"). Returns 0,
+ * or AMATERS_EINVAL when a table line does not parse (then nothing is
+ * left out). */
+static int data_max_seq(struct lsm_engine *e, uint64_t *max)
+{
+    char *text = rocksdb_property_value_cf(e->db, e->cf_data,
+                                           "rocksdb.sstables");
+    int rv = text ? 0 : AMATERS_EINVAL;
+
+    *max = 0;
+    for (char *line = text; rv == 0 && line && *line;) {
+        char *nl = strchr(line, '\n');
+        unsigned long long num, size, lo, hi;
+        if (nl)
+            *nl = '\0';
+        if (strncmp(line, "---", 3) != 0 && line[0] != '\0') {
+            if (sscanf(line, " %llu:%llu[%llu .. %llu]", &num, &size, &lo,
+                       &hi) != 4)
+                rv = AMATERS_EINVAL;
+            else if (hi > *max)
+                *max = hi;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    rocksdb_free(text);
+    return rv;
+}
+
+/* S: the largest sequence number in the data column family's tables,
+ * from RocksDB's repair of a staged copy without WAL files (then
+ * discarded). The meta column family's tables do not count: before
+ * atomic flush RocksDB flushed it alone when the WAL grew too large, so
+ * its tables could end past writes to data that only a WAL held. */
 static int tables_max_seq(struct amaters_lsm_stage *s, uint64_t *max,
                           char *err, size_t errlen)
 {
@@ -394,8 +457,7 @@ static int tables_max_seq(struct amaters_lsm_stage *s, uint64_t *max,
     if (rv == 0)
         rv = amaters_engine_lsm_ops.open(&s->sopts, &base, err, errlen);
     if (rv == 0)
-        *max = rocksdb_get_latest_sequence_number(
-            ((struct lsm_engine *)base)->db);
+        rv = data_max_seq((struct lsm_engine *)base, max);
     amaters_engine_close(base);
     amaters_lsm_stage_discard(s);
     return rv;
@@ -524,8 +586,8 @@ static void nothing_changed(const struct amaters_lsm_stage *s, char *err,
 
     if (n + 1 < errlen)
         snprintf(err + n, errlen - n,
-                 "; nothing was changed: %s and the WAL directory are as "
-                 "they were (the staging copy %s was removed)",
+                 "; the repair changed nothing: %s and the WAL directory "
+                 "are as they were (the staging copy %s was removed)",
                  s->lsm, s->root);
 }
 

@@ -290,13 +290,13 @@ def test_failed_repair_leaves_the_directory_byte_identical(
     """Whatever step of the repair fails (rocksdb_repair_db included,
     after it rewrote the staged MANIFEST), lsm/ and the WAL directory are
     byte for byte as before, `start` still refuses them, the error says
-    nothing was changed, and a repair without the fault brings back every
+    the repair changed nothing, and a repair without the fault brings back every
     key."""
     s, want = crashed_copy(tmp_path, crashed_base)
     before = snapshot(s)
     r = cli(s, "repair", env={"AMATERS_TEST_REPAIR_FAIL_AT": step})
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "nothing was changed" in r.stderr, r.stderr
+    assert "the repair changed nothing" in r.stderr, r.stderr
     assert "a copy of the damaged files is in" in r.stderr
     assert snapshot(s) == before
     assert not os.path.exists(os.path.join(s.data_dir, "repair-staging"))
@@ -442,3 +442,47 @@ def test_repair_leaves_out_a_wal_already_in_table_files(tmp_path):
     assert "were left out of the repair" in r.stdout, r.stdout
     assert "repaired: %d keys" % len(want) in r.stdout, r.stdout
     serves_all(s, want)
+
+
+def test_backup_copy_on_a_full_disk(tmp_path):
+    """The repair's backup copy does not fit: the error names the real
+    cause (it said "No such file or directory", a stale errno after a
+    short write) and the partial copy is removed (it kept the disk full);
+    nothing is repaired, and the directory is as it was: with more room,
+    --no-backup then repairs it."""
+    mnt = str(tmp_path / "small")
+    os.makedirs(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs",
+                       mnt], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        s = Server(str(tmp_path))
+        s.data_dir = os.path.join(mnt, "data")
+        s.start()
+        coll, want = unique("bkfull"), {}
+        cl = s.client()
+        for i in range(0, 5000, 250):    # ~7.5 MB of 1.5 KB values
+            qs = []
+            for k in range(i, i + 250):
+                key, data = b"k%04d" % k, os.urandom(1500)
+                qs.append(q_set(coll, key,
+                                blob(data, created_at=1_700_000_000 + k)))
+                want[(coll, key)] = data
+            assert cl.batch(qs).WhichOneof("response") == "results"
+        s.stop()
+        corrupt_manifest(s.data_dir)
+        before = listing(s.data_dir)
+        r = cli(s, "repair")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "No space left on device" in r.stderr, r.stderr
+        assert "the partial copy was removed" in r.stderr, r.stderr
+        assert not glob.glob(os.path.join(s.data_dir, "repair-backup-*"))
+        assert listing(s.data_dir) == before
+        # the repair itself needs room too (its staging copy of the WAL,
+        # the tables made from it): give it some
+        subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+        r = cli(s, "repair", "--no-backup")
+        assert r.returncode == 0, r.stdout + r.stderr
+        serves_all(s, want)
+    finally:
+        subprocess.run(["umount", "-l", mnt], capture_output=True)

@@ -249,7 +249,7 @@ static void run_case(void **state, size_t i)
         if (rc != AMATERS_EIO)
             fail_msg("%s: repair gave %s (%s)", cases[i].step,
                      amaters_errname(rc), err);
-        assert_non_null(strstr(err, "nothing was changed"));
+        assert_non_null(strstr(err, "the repair changed nothing"));
         snapshot(f, after, SNAP_LEN);
         assert_string_equal(after, before);
         assert_false(exists(f->dir, "repair-staging"));
