@@ -35,6 +35,7 @@
 
 #include "core/alloc.h"
 #include "core/errors.h"
+#include "core/fileutil.h"
 #include "storage/engine_rocks.h"
 
 #define PATH_LEN 4300
@@ -49,48 +50,6 @@ static int fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return AMATERS_EXIT_ERROR;
-}
-
-/* Copies the regular file src to dst (created, 0600). Adds its size to
- * *bytes. Returns 0 or an errno value. */
-static int copy_file(const char *src, const char *dst, uint64_t *bytes)
-{
-    static char buf[1 << 20];
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    int out = -1, e = 0;
-    ssize_t n;
-
-    if (in < 0)
-        return errno;
-    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        e = errno;
-        close(in);
-        return e;
-    }
-    while (e == 0 && (n = read(in, buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            e = errno;
-            break;
-        }
-        for (ssize_t off = 0; e == 0 && off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w > 0)
-                off += w;
-            else if (w < 0 && errno != EINTR)
-                e = errno;
-            else if (w == 0)
-                e = ENOSPC; /* nothing written: the disk is full */
-        }
-        if (e == 0)
-            *bytes += (uint64_t)n;
-    }
-    if (e == 0 && fsync(out) != 0)
-        e = errno;
-    close(in);
-    if (close(out) != 0 && e == 0)
-        e = errno;
-    return e;
 }
 
 /* Copies directory src into dst (created), recursing into directories;
@@ -126,7 +85,7 @@ static int copy_tree(const char *src, const char *dst, uint64_t *bytes,
         else if (S_ISDIR(st.st_mode))
             e = copy_tree(s, t, bytes, where, wlen);
         else if (S_ISREG(st.st_mode))
-            e = copy_file(s, t, bytes);
+            e = amaters_copy_file(s, t, 0600, bytes);
         if (e != 0 && where[0] == '\0')
             snprintf(where, wlen, "%s", s);
     }

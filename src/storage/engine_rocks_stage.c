@@ -72,6 +72,7 @@
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "core/fileutil.h"
 #include "storage/engine_rocks.h"
 #include "storage/engine_rocks_int.h"
 
@@ -125,52 +126,6 @@ static int sync_path(const char *path)
     if (fsync(fd) != 0)
         e = errno;
     close(fd);
-    return e;
-}
-
-/* Copies the regular file src to dst (created; mode as given), synced.
- * Returns 0 or an errno value. */
-static int copy_file(const char *src, const char *dst, mode_t mode)
-{
-    static char buf[1 << 16];
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    int out = -1, e = 0;
-
-    if (in < 0)
-        return errno;
-    out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (out < 0) {
-        e = errno;
-        goto out_in;
-    }
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf), off = 0;
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            e = n < 0 ? errno : 0;
-            break;
-        }
-        while (e == 0 && off < n) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-
-            if (w > 0)
-                off += w;
-            else if (w < 0 && errno != EINTR)
-                e = errno;
-            else if (w == 0)
-                e = EIO;
-        }
-        if (e != 0)
-            break;
-    }
-    if (e == 0 && fsync(out) != 0)
-        e = errno;
-    if (close(out) != 0 && e == 0)
-        e = errno;
-out_in:
-    close(in);
     return e;
 }
 
@@ -251,7 +206,7 @@ static int stage_entry(const char *src, const char *dst, const char *name,
             return errno;
     }
     *what = "copy";
-    e = copy_file(src, dst, st->st_mode & 0666);
+    e = amaters_copy_file(src, dst, st->st_mode & 0666, NULL);
     return e;
 }
 
@@ -426,7 +381,7 @@ static int move_old_wals(const struct amaters_lsm_stage *s, char *where,
         else if (unlink(dst) != 0 && errno != ENOENT)
             e = errno;
         else
-            e = copy_file(src, dst, 0600);
+            e = amaters_copy_file(src, dst, 0600, NULL);
         if (e == 0 && unlink(src) != 0)
             e = errno;
     }

@@ -6,7 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -14,6 +19,7 @@
 #include "core/arena.h"
 #include "core/crc32.h"
 #include "core/errors.h"
+#include "core/fileutil.h"
 
 static void test_errors_have_names_and_messages(void **state)
 {
@@ -106,6 +112,50 @@ static void test_arena(void **state)
     assert_int_equal(amaters_alloc_live(), before);
 }
 
+/* amaters_copy_file: exact copy with the given mode and the byte count;
+ * never over an existing file; errors as errno values. */
+static void test_copy_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/amaters-core-XXXXXX", src[64], dst[64], buf[300000];
+    uint64_t bytes = 7;
+    struct stat st;
+    FILE *f;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(src, sizeof src, "%s/src", dir);
+    snprintf(dst, sizeof dst, "%s/dst", dir);
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (char)(i * 131 + 7);
+    f = fopen(src, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, sizeof buf, f), sizeof buf);
+    fclose(f);
+
+    assert_int_equal(amaters_copy_file(src, dst, 0640, &bytes), 0);
+    assert_int_equal(bytes, 7 + sizeof buf);
+    assert_int_equal(stat(dst, &st), 0);
+    mode_t um = umask(0);
+    umask(um);
+    assert_int_equal(st.st_mode & 0777, 0640 & ~um);
+    assert_int_equal(st.st_size, sizeof buf);
+    char *back = malloc(sizeof buf);
+    f = fopen(dst, "rb");
+    assert_non_null(back);
+    assert_non_null(f);
+    assert_int_equal(fread(back, 1, sizeof buf, f), sizeof buf);
+    fclose(f);
+    assert_memory_equal(back, buf, sizeof buf);
+    free(back);
+
+    assert_int_equal(amaters_copy_file(src, dst, 0600, NULL), EEXIST);
+    assert_int_equal(amaters_copy_file("/nonexistent/x", "/tmp/x", 0600,
+                                       NULL), ENOENT);
+    unlink(src);
+    unlink(dst);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_crc32_check_values),
         cmocka_unit_test(test_alloc_accounting_and_failure),
         cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_copy_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,7 @@
 #include "core/crc32.h"
 #include "core/errors.h"
 #include "leakcheck.h"
+#include "repair_fixture.h"
 #include "obs/metrics.h"
 #include "storage/engine.h"
 #include "storage/engine_rocks.h"
@@ -35,41 +36,21 @@
 #define KEYS 300
 #define SNAP_LEN 8192
 
-struct fx {
-    char dir[64];
-    char wal[96];
-    struct amaters_engine_options opts;
-};
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-
-    assert_non_null(f);
-    leak_mark();
-    snprintf(f->dir, sizeof f->dir, "/tmp/amaters-stage-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->opts.path = f->dir;
-    f->opts.memtable_size_mb = 4;
-    f->opts.sync_mode = AMATERS_SYNC_ALWAYS;
-    f->opts.blob_min_size = (size_t)-1;
-    *state = f;
+    *state = repair_fx_new("amaters-stage", (size_t)-1);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    amaters_metrics_reset();
-    scratch_rmtree(f->dir);
-    free(f);
-    leak_check(); /* nothing leaked */
+    repair_fx_free(*state);
     return 0;
 }
 
 /* The WAL in a directory of its own (or, by default, in lsm/). */
-static void separate_wal(struct fx *f)
+static void separate_wal(struct repair_fx *f)
 {
     snprintf(f->wal, sizeof f->wal, "%s/wal-elsewhere", f->dir);
     f->opts.wal_dir = f->wal;
@@ -84,7 +65,7 @@ static size_t value_of(int i, uint8_t *buf)
 
 /* Writes KEYS keys, the first half flushed to a table, the rest left in
  * the WAL; closes. */
-static void fill(struct fx *f)
+static void fill(struct repair_fx *f)
 {
     struct amaters_engine *e = NULL;
     char err[256] = "";
@@ -103,28 +84,6 @@ static void fill(struct fx *f)
             assert_int_equal(e->ops->flush(e), 0);
     }
     amaters_engine_close(e);
-}
-
-static void damage_manifest(struct fx *f)
-{
-    char p[512], name[256] = "";
-    DIR *d;
-    struct dirent *ent;
-    FILE *fp;
-
-    snprintf(p, sizeof p, "%s/lsm", f->dir);
-    d = opendir(p);
-    assert_non_null(d);
-    while ((ent = readdir(d)) != NULL)
-        if (strncmp(ent->d_name, "MANIFEST-", 9) == 0)
-            snprintf(name, sizeof name, "%s", ent->d_name);
-    closedir(d);
-    snprintf(p, sizeof p, "%s/lsm/%s", f->dir, name);
-    fp = fopen(p, "r+b");
-    assert_non_null(fp);
-    fseek(fp, 30, SEEK_SET);
-    fwrite("\xde\xad\xbe\xef\xde\xad\xbe\xef", 1, 8, fp);
-    fclose(fp);
 }
 
 /* Appends "path size crc\n" for each regular file of dir in name order
@@ -162,7 +121,7 @@ static void snap_dir(const char *dir, char *out, size_t len)
     free(ents);
 }
 
-static void snapshot(const struct fx *f, char *out, size_t len)
+static void snapshot(const struct repair_fx *f, char *out, size_t len)
 {
     char p[256];
 
@@ -184,7 +143,7 @@ static bool exists(const char *dir, const char *name)
 }
 
 /* Every key reads back exactly; the stats count them all. */
-static void check_all(struct fx *f)
+static void check_all(struct repair_fx *f)
 {
     struct amaters_engine *e = NULL;
     struct amaters_engine_stats st = {0};
@@ -228,7 +187,7 @@ static const struct {
 
 static void run_case(void **state, size_t i)
 {
-    struct fx *f = *state;
+    struct repair_fx *f = *state;
     struct amaters_lsm_repair_report *rep = calloc(1, sizeof *rep);
     char *before = calloc(1, SNAP_LEN), *after = calloc(1, SNAP_LEN);
     char err[2048] = "", staging[128];
@@ -239,7 +198,7 @@ static void run_case(void **state, size_t i)
     if (cases[i].separate_wal)
         separate_wal(f);
     fill(f);
-    damage_manifest(f);
+    repair_damage_manifest(f->dir);
     snapshot(f, before, SNAP_LEN);
     snprintf(staging, sizeof staging, "%s/repair-staging", f->dir);
     rc = amaters_engine_lsm_repair_staged(&f->opts, fail_at_cb,
@@ -299,7 +258,7 @@ static void test_fail_wal_moved(void **s) { run_case(s, 8); }
  * deleted, and the healthy database beside it is used as it is. */
 static void test_stale_staging_deleted(void **state)
 {
-    struct fx *f = *state;
+    struct repair_fx *f = *state;
     struct amaters_lsm_repair_report *rep = calloc(1, sizeof *rep);
     char p[256], err[1024] = "";
     FILE *fp;

@@ -33,46 +33,28 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "leakcheck.h"
+#include "repair_fixture.h"
 #include "obs/metrics.h"
 #include "storage/engine.h"
 #include "storage/engine_rocks.h"
 
 #define BATCHES 100
 
-struct fx {
-    char dir[64];
-    char wal[96];
-    char saved[96];
-    struct amaters_engine_options opts;
-};
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct repair_fx *f = repair_fx_new("amaters-walskip", (size_t)-1);
 
-    assert_non_null(f);
-    leak_mark();
-    snprintf(f->dir, sizeof f->dir, "/tmp/amaters-walskip-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
     snprintf(f->wal, sizeof f->wal, "%s/wal", f->dir);
     snprintf(f->saved, sizeof f->saved, "%s/saved", f->dir);
-    f->opts.path = f->dir;
     f->opts.wal_dir = f->wal;
-    f->opts.memtable_size_mb = 4;
-    f->opts.sync_mode = AMATERS_SYNC_ALWAYS;
-    f->opts.blob_min_size = (size_t)-1;
     *state = f;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    amaters_metrics_reset();
-    scratch_rmtree(f->dir);
-    free(f);
-    leak_check();
+    repair_fx_free(*state);
     return 0;
 }
 
@@ -130,7 +112,7 @@ static void copy_logs(const char *from, const char *to, bool only_missing)
 }
 
 /* The state a server without atomic flush could leave (file comment). */
-static void build_old_regime(struct fx *f)
+static void build_old_regime(struct repair_fx *f)
 {
     char lsm[128], *err = NULL;
     const char *names[2] = {"default", "meta"};
@@ -173,36 +155,14 @@ static void build_old_regime(struct fx *f)
     scratch_rmtree(f->saved);
 }
 
-static void damage_manifest(struct fx *f)
-{
-    char p[512], name[256] = "";
-    DIR *d;
-    struct dirent *ent;
-    FILE *fp;
-
-    snprintf(p, sizeof p, "%s/lsm", f->dir);
-    d = opendir(p);
-    assert_non_null(d);
-    while ((ent = readdir(d)) != NULL)
-        if (strncmp(ent->d_name, "MANIFEST-", 9) == 0)
-            snprintf(name, sizeof name, "%s", ent->d_name);
-    closedir(d);
-    snprintf(p, sizeof p, "%s/lsm/%s", f->dir, name);
-    fp = fopen(p, "r+b");
-    assert_non_null(fp);
-    fseek(fp, 30, SEEK_SET);
-    fwrite("\xde\xad\xbe\xef\xde\xad\xbe\xef", 1, 8, fp);
-    fclose(fp);
-}
-
 static void test_no_unflushed_wal_left_out(void **state)
 {
-    struct fx *f = *state;
+    struct repair_fx *f = *state;
     struct amaters_lsm_repair_report rep;
     char err[2048] = "";
 
     build_old_regime(f);
-    damage_manifest(f);
+    repair_damage_manifest(f->dir);
     int rc = amaters_engine_lsm_repair(&f->opts, &rep, err, sizeof err);
     if (rc != 0)
         fail_msg("repair failed: %s", err);

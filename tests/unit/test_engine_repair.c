@@ -25,6 +25,7 @@
 #include "core/alloc.h"
 #include "core/errors.h"
 #include "leakcheck.h"
+#include "repair_fixture.h"
 #include "obs/metrics.h"
 #include "storage/engine.h"
 #include "storage/engine_rocks.h"
@@ -34,35 +35,16 @@
 
 enum damage { NONE, NO_CURRENT, BAD_MANIFEST, BAD_FORMAT };
 
-struct fx {
-    char dir[64];
-    struct amaters_engine_options opts;
-};
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-
-    assert_non_null(f);
-    leak_mark();
-    snprintf(f->dir, sizeof f->dir, "/tmp/amaters-repair-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    f->opts.path = f->dir;
-    f->opts.memtable_size_mb = 4;
-    f->opts.sync_mode = AMATERS_SYNC_ALWAYS;
-    f->opts.blob_min_size = 4096;
-    *state = f;
+    *state = repair_fx_new("amaters-repair", 4096);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-
-    amaters_metrics_reset();
-    scratch_rmtree(f->dir);
-    free(f);
-    leak_check(); /* nothing leaked */
+    repair_fx_free(*state);
     return 0;
 }
 
@@ -78,7 +60,7 @@ static size_t value_of(int i, int large, uint8_t *buf)
 
 /* Writes SMALL + large keys, flushes half to tables, closes. Returns the
  * expected key + value bytes. */
-static uint64_t fill(struct fx *f, int large)
+static uint64_t fill(struct repair_fx *f, int large)
 {
     static uint8_t buf[8192];
     struct amaters_engine *e = NULL;
@@ -103,18 +85,16 @@ static uint64_t fill(struct fx *f, int large)
     return bytes;
 }
 
-static void path_in(const struct fx *f, const char *name, char *out,
+static void path_in(const struct repair_fx *f, const char *name, char *out,
                     size_t len)
 {
     snprintf(out, len, "%s/lsm/%s", f->dir, name);
 }
 
 /* Applies the damage to the closed directory. */
-static void damage(struct fx *f, enum damage d)
+static void damage(struct repair_fx *f, enum damage d)
 {
-    char p[512], name[256] = "";
-    DIR *dir;
-    struct dirent *ent;
+    char p[512];
     FILE *fp;
 
     if (d == NO_CURRENT) {
@@ -128,24 +108,12 @@ static void damage(struct fx *f, enum damage d)
         fputs("amaters-lsm\nlayout 1\nkey-encoding 1\nrecord-format 99\n", fp);
         fclose(fp);
     } else if (d == BAD_MANIFEST) {
-        snprintf(p, sizeof p, "%s/lsm", f->dir);
-        dir = opendir(p);
-        assert_non_null(dir);
-        while ((ent = readdir(dir)) != NULL)
-            if (strncmp(ent->d_name, "MANIFEST-", 9) == 0)
-                snprintf(name, sizeof name, "%s", ent->d_name);
-        closedir(dir);
-        path_in(f, name, p, sizeof p);
-        fp = fopen(p, "r+b");
-        assert_non_null(fp);
-        fseek(fp, 30, SEEK_SET);
-        fwrite("\xde\xad\xbe\xef\xde\xad\xbe\xef", 1, 8, fp);
-        fclose(fp);
+        repair_damage_manifest(f->dir);
     }
 }
 
 /* Every key reads back exactly; stats match. */
-static void check_all(struct fx *f, int large, uint64_t bytes)
+static void check_all(struct repair_fx *f, int large, uint64_t bytes)
 {
     static uint8_t buf[8192];
     struct amaters_engine *e = NULL;
@@ -193,7 +161,7 @@ static const struct {
 
 static void run_case(void **state, size_t i)
 {
-    struct fx *f = *state;
+    struct repair_fx *f = *state;
     struct amaters_engine *e = NULL;
     struct amaters_lsm_repair_report rep;
     char err[1024] = "";
