@@ -4,6 +4,7 @@ real amaters-server process on ephemeral loopback ports, and a small client.
 Readiness is awaited by polling /readyz (the server's own readiness probe),
 never by sleeping a fixed time.
 """
+import contextlib
 import os
 import re
 import shutil
@@ -417,6 +418,27 @@ def run_cli(args, env=None, timeout=30):
         e.update(env)
     return subprocess.run([SERVER_BIN] + list(args), capture_output=True,
                           text=True, env=e, timeout=timeout)
+
+
+@contextlib.contextmanager
+def small_tmpfs(path, size_mb):
+    """A tmpfs of size_mb MiB mounted on path (created) for the block, to
+    fill a disk; skips the test where mounting is not allowed. Unmounted
+    (lazily) afterwards whatever happens."""
+    os.makedirs(path, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%dm" % size_mb,
+                       "tmpfs", path], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", path], capture_output=True)
+
+
+def grow_tmpfs(path, size_mb):
+    """Gives the tmpfs on path size_mb MiB (space coming back)."""
+    subprocess.run(["mount", "-o", "remount,size=%dm" % size_mb, path],
+                   check=True)
 
 
 def wait_until(pred, timeout=10.0, interval=0.02):

@@ -16,7 +16,8 @@ import zlib
 import grpc
 import pytest
 
-from conftest import admin, blob, http_get, q_get, q_set, q_range, wait_until
+from conftest import (admin, blob, grow_tmpfs, http_get, q_get, q_set,
+                      q_range, small_tmpfs, start_failing, wait_until)
 
 ROUNDS = int(os.environ.get("AMATERS_CRASH_ROUNDS", "2"))
 RESTART_KEYS = int(os.environ.get("AMATERS_RESTART_KEYS", "100000"))
@@ -223,13 +224,7 @@ def test_disk_full_is_a_clear_error_and_reads_keep_working(make_server,
     ERROR_STORAGE_FULL (not a crash, not a transport error); every value
     acknowledged before stays readable and the server keeps serving; /health
     shows the storage degraded with the cause, and the log says it once."""
-    import subprocess
-    mnt = os.path.join(tmpdir_path, "small")
-    os.makedirs(mnt)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs",
-                       mnt], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with small_tmpfs(os.path.join(tmpdir_path, "small"), 24) as mnt:
         s = make_server(start=False, config_text=lsm_config())
         s.data_dir = os.path.join(mnt, "data")
         s.start()
@@ -274,8 +269,6 @@ def test_disk_full_is_a_clear_error_and_reads_keep_working(make_server,
         bdir = os.path.join(s.data_dir, "backups")
         assert not os.path.isdir(bdir) or os.listdir(bdir) == []
         s.stop()
-    finally:
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
 
 
 def test_restart_after_kill_on_a_full_disk_is_a_clear_error(make_server,
@@ -285,14 +278,7 @@ def test_restart_after_kill_on_a_full_disk_is_a_clear_error(make_server,
     Debian's build then aborted (SIGABRT, assertion in RocksDB). Start-up
     now checks the room first and refuses with the figures (exit 1,
     nothing changed); with more space every acknowledged value is there."""
-    import subprocess
-    from conftest import start_failing
-    mnt = os.path.join(tmpdir_path, "small")
-    os.makedirs(mnt)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs",
-                       mnt], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with small_tmpfs(os.path.join(tmpdir_path, "small"), 20) as mnt:
         # a 64 MiB memtable: the acknowledged values stay in the WAL
         s = make_server(start=False, config_text=lsm_config(),
                         env={"AMATERS_STORAGE__MEMTABLE_SIZE_MB": "64"})
@@ -315,15 +301,13 @@ def test_restart_after_kill_on_a_full_disk_is_a_clear_error(make_server,
         assert rc == 1, (rc, log[-3000:])   # not -6 (SIGABRT)
         assert "not enough free space to recover" in log, log[-3000:]
         assert "nothing was changed" in log
-        subprocess.run(["mount", "-o", "remount,size=96m", mnt], check=True)
+        grow_tmpfs(mnt, 96)
         s.start()
         c = s.client()
         for k in acked:
             got = c.get("fill", k).result.single
             assert got.HasField("value") and got.value.data == value, k
         s.stop()
-    finally:
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
 
 
 def test_verify_reports_damage_the_engine_detects(make_server):

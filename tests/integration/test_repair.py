@@ -23,8 +23,9 @@ import subprocess
 
 import pytest
 
-from conftest import (SERVER_BIN, Server, admin, blob, free_port, q_set,
-                      run_cli, single_value, unique, wait_until)
+from conftest import (SERVER_BIN, Server, admin, blob, free_port,
+                      grow_tmpfs, q_set, run_cli, single_value, small_tmpfs,
+                      unique, wait_until)
 
 SMALL, LARGE = 200, 12          # keys with 100 B values / 8 KiB values
 
@@ -191,6 +192,17 @@ PRE_EXCHANGE = ["staged", "rocksdb-repaired", "reopened", "marked"]
 POST_EXCHANGE = ["exchanged", "wal-moved"]
 
 
+def put_batch(cl, coll, lo, hi, want):
+    """SETs keys lo..hi-1 of coll (1.5 KB random values, created_at
+    1_700_000_000 + i) in one batch; records them in want."""
+    qs = []
+    for i in range(lo, hi):
+        key, data = b"k%04d" % i, os.urandom(1500)
+        qs.append(q_set(coll, key, blob(data, created_at=1_700_000_000 + i)))
+        want[(coll, key)] = data
+    assert cl.batch(qs).WhichOneof("response") == "results"
+
+
 @pytest.fixture(scope="module")
 def crashed_base(tmp_path_factory):
     """A data directory written in batches (several tables and WAL files),
@@ -203,13 +215,7 @@ def crashed_base(tmp_path_factory):
     try:
         cl = s.client()
         for j in range(0, CRASH_KEYS, 250):
-            qs = []
-            for i in range(j, j + 250):
-                key, data = b"k%04d" % i, os.urandom(1500)
-                qs.append(q_set(coll, key,
-                                blob(data, created_at=1_700_000_000 + i)))
-                want[(coll, key)] = data
-            assert cl.batch(qs).WhichOneof("response") == "results"
+            put_batch(cl, coll, j, j + 250, want)
     finally:
         s.signal(signal.SIGKILL)
         s.proc.wait()
@@ -407,13 +413,7 @@ def test_repair_leaves_out_a_wal_already_in_table_files(tmp_path):
     wal = os.path.join(s.data_dir, "wal")
 
     def put(lo, hi):
-        qs = []
-        for i in range(lo, hi):
-            key, data = b"k%04d" % i, os.urandom(1500)
-            qs.append(q_set(coll, key,
-                            blob(data, created_at=1_700_000_000 + i)))
-            want[(coll, key)] = data
-        assert s.client().batch(qs).WhichOneof("response") == "results"
+        put_batch(s.client(), coll, lo, hi, want)
 
     try:
         put(0, 250)
@@ -450,25 +450,14 @@ def test_backup_copy_on_a_full_disk(tmp_path):
     short write) and the partial copy is removed (it kept the disk full);
     nothing is repaired, and the directory is as it was: with more room,
     --no-backup then repairs it."""
-    mnt = str(tmp_path / "small")
-    os.makedirs(mnt)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs",
-                       mnt], capture_output=True).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with small_tmpfs(str(tmp_path / "small"), 12) as mnt:
         s = Server(str(tmp_path))
         s.data_dir = os.path.join(mnt, "data")
         s.start()
         coll, want = unique("bkfull"), {}
         cl = s.client()
         for i in range(0, 5000, 250):    # ~7.5 MB of 1.5 KB values
-            qs = []
-            for k in range(i, i + 250):
-                key, data = b"k%04d" % k, os.urandom(1500)
-                qs.append(q_set(coll, key,
-                                blob(data, created_at=1_700_000_000 + k)))
-                want[(coll, key)] = data
-            assert cl.batch(qs).WhichOneof("response") == "results"
+            put_batch(cl, coll, i, i + 250, want)
         s.stop()
         corrupt_manifest(s.data_dir)
         before = listing(s.data_dir)
@@ -480,9 +469,7 @@ def test_backup_copy_on_a_full_disk(tmp_path):
         assert listing(s.data_dir) == before
         # the repair itself needs room too (its staging copy of the WAL,
         # the tables made from it): give it some
-        subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+        grow_tmpfs(mnt, 64)
         r = cli(s, "repair", "--no-backup")
         assert r.returncode == 0, r.stdout + r.stderr
         serves_all(s, want)
-    finally:
-        subprocess.run(["umount", "-l", mnt], capture_output=True)
