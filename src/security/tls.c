@@ -561,6 +561,19 @@ int amaters_tls_cert_principal(struct amaters_tls *t, const char *pem,
                                           whylen);
 }
 
+/* Whether a certificate of the chain the peer presented (the leaf's
+ * issuers: an intermediate CA) is revoked by a configured CRL. */
+static bool chain_revoked(struct amaters_tls *t, grpc_auth_context *ctx)
+{
+    grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(
+        ctx, GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME);
+    const grpc_auth_property *prop = grpc_auth_property_iterator_next(&it);
+
+    return prop != NULL && prop->value != NULL &&
+           amaters_sec_tls_chain_revoked(&t->policy, prop->value,
+                                         prop->value_length);
+}
+
 int amaters_tls_peer_principal(struct amaters_tls *t, grpc_call *call,
                                struct amaters_principal *out, char *why,
                                size_t whylen)
@@ -583,6 +596,12 @@ int amaters_tls_peer_principal(struct amaters_tls *t, grpc_call *call,
     } else {
         rv = amaters_tls_cert_principal(t, prop->value, prop->value_length,
                                         out, why, whylen);
+    }
+    if (rv == 0 && chain_revoked(t, ctx)) {
+        amaters_principal_free(out);
+        amaters_sec_why(why, whylen,
+                        "a certificate in the client's chain is revoked");
+        rv = AMATERS_EAUTH;
     }
     if (ctx != NULL)
         grpc_auth_context_release(ctx);

@@ -165,6 +165,13 @@ int amaters_sec_tls_parse_crls(const char *pem, size_t len,
 bool amaters_sec_tls_crl_signed_by(struct X509_crl_st *crl,
                                    struct stack_st_X509 *cas);
 
+/* True when a certificate of the PEM chain pem[0..len) (the leaf and the
+ * intermediates the client presented) is listed in a CRL of p by its
+ * issuer; false without CRLs. Revoking an intermediate CA revokes every
+ * certificate under it. Any thread. */
+bool amaters_sec_tls_chain_revoked(const struct amaters_tls_peer_policy *p,
+                                   const char *pem, size_t len);
+
 /* amaters_tls_cert_principal() against policy p. */
 int amaters_sec_tls_cert_principal(const struct amaters_tls_peer_policy *p,
                                    const char *pem, size_t len,

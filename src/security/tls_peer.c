@@ -148,6 +148,29 @@ static bool is_revoked(const struct amaters_tls_peer_policy *p, X509 *cert)
     return false;
 }
 
+bool amaters_sec_tls_chain_revoked(const struct amaters_tls_peer_policy *p,
+                                   const char *pem, size_t len)
+{
+    BIO *bio = NULL;
+    X509 *cert;
+    bool revoked = false;
+
+    if (p->crls == NULL || pem == NULL || len > INT32_MAX)
+        return false;
+    bio = BIO_new_mem_buf(pem, (int)len);
+    if (bio == NULL)
+        return true; /* cannot check: refuse rather than let it pass */
+    while (!revoked &&
+           (cert = PEM_read_bio_X509(bio, NULL, no_passphrase_cb, NULL)) !=
+               NULL) {
+        revoked = is_revoked(p, cert);
+        X509_free(cert);
+    }
+    ERR_clear_error(); /* the end of the PEM text */
+    BIO_free(bio);
+    return revoked;
+}
+
 /*
  * Copies an ASN.1 string as UTF-8 into *out, a new heap string the caller
  * frees with amaters_free. Returns 0, AMATERS_EAUTH when the string cannot

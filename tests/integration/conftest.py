@@ -615,6 +615,28 @@ class Pki:
                 .sign(k, self.hashes.SHA256()))
         return k, cert
 
+    def intermediate(self, ca, cn):
+        """Returns (key, cert) of an intermediate CA signed by ca."""
+        ca_key, ca_cert = ca
+        k = self.key()
+        now = datetime.datetime.utcnow()
+        cert = (self.x509.CertificateBuilder()
+                .subject_name(self.name(cn, "Test"))
+                .issuer_name(ca_cert.subject).public_key(k.public_key())
+                .serial_number(self.x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(days=1))
+                .not_valid_after(now + datetime.timedelta(days=30))
+                .add_extension(self.x509.BasicConstraints(ca=True,
+                                                          path_length=None),
+                               critical=True)
+                .add_extension(self.x509.KeyUsage(
+                    digital_signature=True, content_commitment=False,
+                    key_encipherment=False, data_encipherment=False,
+                    key_agreement=False, key_cert_sign=True, crl_sign=True,
+                    encipher_only=False, decipher_only=False), critical=True)
+                .sign(ca_key, self.hashes.SHA256()))
+        return k, cert
+
     def leaf(self, ca, cn, org=None, server=False, serial=None):
         """Returns (key, cert) signed by ca = (key, cert). Server
         certificates name localhost and 127.0.0.1."""

@@ -207,6 +207,34 @@ def test_ca_certs_dir_and_crl_scoped_to_issuer(pki, make_server,
     assert "revoked" in details.lower()
 
 
+def test_revoked_intermediate_revokes_its_certificates(pki, make_server,
+                                                      tmpdir_path):
+    """The root's CRL lists an intermediate CA: a client certificate issued
+    by that intermediate (presented with it) is refused, although the leaf
+    itself is not listed (only the leaf was checked before: accepted);
+    one under a good intermediate of the same root is accepted."""
+    p = pki.p
+    bad_ca = p.intermediate(pki.ca, "Compromised Intermediate")
+    good_ca = p.intermediate(pki.ca, "Good Intermediate")
+    under_bad = p.leaf(bad_ca, "client-under-bad", "Acme")
+    under_good = p.leaf(good_ca, "client-under-good", "Acme")
+    crl = write_file(os.path.join(tmpdir_path, "root.crl"), p.pem(p.crl(
+        pki.ca, [pki.clients["revoked"][1].serial_number,
+                 bad_ca[1].serial_number])))
+    s = make_server(config_text=pki.config().replace(pki.paths["crl"], crl))
+    root = p.pem(pki.ca[1])
+    for (k, c), inter, want in ((under_bad, bad_ca, "revoked"),
+                                (under_good, good_ca, "ok")):
+        ch = tls_channel(s.addr, root, p.pem(k), p.pem(c) + p.pem(inter[1]))
+        code, details, _, _ = status_of(Client(ch).get, unique("im"), b"k")
+        ch.close()
+        if want == "ok":
+            assert code == grpc.StatusCode.OK, (code, details)
+        else:
+            assert code == grpc.StatusCode.UNAUTHENTICATED, (code, details)
+            assert "revoked" in details.lower(), details
+
+
 def test_crl_of_untrusted_ca_refused_at_start(pki, make_server,
                                               tmpdir_path):
     p = pki.p
