@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "core/alloc.h"
+#include "core/crc32.h"
 #include "core/errors.h"
 #include "core/timeutil.h"
 #include "obs/log.h"
@@ -349,6 +350,43 @@ static void peer_ip(const char *peer, char *out, size_t len)
         *colon = '\0';
 }
 
+/* The limits' key of an authenticated caller: "<method>:<subject>", a
+ * subject over 100 bytes cut there and followed by "~" and the CRC-32 of
+ * the whole (two long names with a common start stay apart). */
+static void principal_key(const struct amaters_principal *p, char *out,
+                          size_t len)
+{
+    const char *m = p->method ? p->method : "principal";
+    size_t n = strlen(p->subject);
+
+    if (n <= 100)
+        snprintf(out, len, "%s:%s", m, p->subject);
+    else
+        snprintf(out, len, "%s:%.100s~%08x", m, p->subject,
+                 (unsigned)amaters_crc32(0, (const uint8_t *)p->subject, n));
+}
+
+/* A failed authentication is charged to the caller's address (and the
+ * global bucket) like an anonymous call: without it, guessing tokens or
+ * keys was unlimited, and every failure wrote an audit record (an
+ * unauthenticated way to fill the disk). True when over the limit:
+ * *retry_after is set and the failure is counted as rate limited. */
+static bool failure_limited(struct amaters_gate *g,
+                            const struct amaters_call_identity *id,
+                            uint32_t *retry_after)
+{
+    char key[sizeof id->client_key];
+
+    if (g->rl == NULL)
+        return false;
+    peer_ip(id->peer, key, sizeof key);
+    if (amaters_ratelimit_take(g->rl, key, amaters_now_ns(), retry_after) ==
+        0)
+        return false;
+    count_limited("rate");
+    return true;
+}
+
 int amaters_gate_admit(struct amaters_gate *g, grpc_call *call,
                        const grpc_metadata_array *md,
                        struct amaters_call_identity *id,
@@ -373,10 +411,17 @@ int amaters_gate_admit(struct amaters_gate *g, grpc_call *call,
             if (rc != AMATERS_ENOMEM)
                 rc = AMATERS_EAUTH;
             count_auth(method, "failure");
+            amaters_principal_free(&id->principal);
+            if (rc == AMATERS_EAUTH && failure_limited(g, id, retry_after)) {
+                snprintf(why, whylen,
+                         "too many calls from this address (failed "
+                         "authentications count too); retry after %u s",
+                         *retry_after);
+                return AMATERS_EOVERLOAD; /* counted, not audited */
+            }
             id->principal.method = method; /* the method that was tried */
             audit(g, AMATERS_AUDIT_AUTHENTICATION, AMATERS_AUDIT_FAILURE, id,
                   method, NULL, why);
-            amaters_principal_free(&id->principal);
             return rc;
         }
         count_auth(method, rc == 1 ? "success" : "anonymous");
@@ -384,9 +429,11 @@ int amaters_gate_admit(struct amaters_gate *g, grpc_call *call,
             audit(g, AMATERS_AUDIT_AUTHENTICATION, AMATERS_AUDIT_SUCCESS, id,
                   method, NULL, NULL);
     }
+    /* per method: an mTLS CN and an API key user_id that happen to be
+     * equal are different clients */
     if (id->principal.subject)
-        snprintf(id->client_key, sizeof id->client_key, "principal:%s",
-                 id->principal.subject);
+        principal_key(&id->principal, id->client_key,
+                      sizeof id->client_key);
     else
         peer_ip(id->peer, id->client_key, sizeof id->client_key);
     if (g->rl) {

@@ -118,3 +118,44 @@ def test_anonymous_callers_limited_per_peer_ip(make_server):
     assert code == grpc.StatusCode.OK
     a.ch.close()
     b.ch.close()
+
+
+def test_failed_authentications_are_rate_limited(make_server, tmpdir_path):
+    """Bad tokens count against the caller's address like anonymous calls:
+    beyond the budget they get RESOURCE_EXHAUSTED (with retry-after) and no
+    audit record (before, guessing was unlimited and each failure wrote an
+    audit line: 30,000 in 4 s, 8.6 MB). The first ones are still audited
+    as authentication failures; a good token from another principal is
+    unaffected."""
+    import os
+    from conftest import read_jsonl
+    log = os.path.join(tmpdir_path, "audit.jsonl")
+    s = make_server(config_text=config("rps = 2\nburst = 4") + f"""
+[authz]
+audit_enabled = true
+audit_log_path = "{log}"
+audit_fsync = "always"
+""")
+    bad = bearer_client(s.get_channel(), "not.a.token")
+    codes, refusal = [], None
+    for _ in range(40):
+        code, details, tmd, _ = status_of(bad.get, "c", b"k")
+        codes.append(code)
+        if code == grpc.StatusCode.RESOURCE_EXHAUSTED and refusal is None:
+            refusal = (details, tmd)
+    assert codes.count(grpc.StatusCode.UNAUTHENTICATED) >= 1, codes
+    assert refusal is not None, codes
+    assert "retry-after" in refusal[1], refusal
+    assert "failed authentications" in refusal[0], refusal
+    # far fewer than 40 failures reached the audit log
+    assert wait_until(lambda: any(r.get("result") == "failure"
+                                  for r in read_jsonl(log)), timeout=5)
+    failures = [r for r in read_jsonl(log)
+                if r.get("event_type") == "authentication"
+                and r.get("result") == "failure"]
+    assert 1 <= len(failures) <= codes.count(
+        grpc.StatusCode.UNAUTHENTICATED), (len(failures), codes)
+    assert codes.count(grpc.StatusCode.UNAUTHENTICATED) < 20, codes
+    # an authenticated principal has its own budget
+    code, details, _, resp = status_of(client(s, "good-one").get, "c", b"k")
+    assert code == grpc.StatusCode.OK, (code, details)
