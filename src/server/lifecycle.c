@@ -197,6 +197,33 @@ static int start_storage(struct runtime *rt)
     return 0;
 }
 
+/* An HMAC secret anyone may know or guess lets anyone mint tokens with
+ * any roles (admin included): warned, not refused (the reference example
+ * configuration uses the published one and must load). RFC 7518 3.2: at
+ * least the hash size. The secret itself is never logged. */
+static void warn_weak_jwt_secret(const struct amaters_config *c)
+{
+    static const size_t need[] = {32, 48, 64}; /* HS256, HS384, HS512 */
+    const char *sec = c->auth.jwt.secret;
+    int alg = (int)c->auth.jwt.algorithm_id;
+
+    if (!c->auth.enabled || !(c->auth.methods_mask & AMATERS_AUTH_METHOD_JWT) ||
+        alg > AMATERS_JWT_HS512 || sec == NULL || sec[0] == '\0')
+        return;
+    if (strcmp(sec, "your-secret-key-change-this-in-production") == 0)
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "auth.jwt.secret is the published example secret: "
+                    "anyone can sign tokens with any roles; set a random "
+                    "secret (e.g. `openssl rand -base64 48`)");
+    else if (strlen(sec) < need[alg])
+        amaters_log(AMATERS_LOG_WARN, "server",
+                    "auth.jwt.secret is %zu bytes, shorter than the %zu "
+                    "that %s needs (RFC 7518 3.2): a short secret can be "
+                    "guessed and then used to sign admin tokens; set a "
+                    "random secret (e.g. `openssl rand -base64 48`)",
+                    strlen(sec), need[alg], c->auth.jwt.algorithm);
+}
+
 /* Describes the limits for the start-up line: "off", or "on (...)". */
 static void describe_limits(const struct amaters_config_limits *l,
                             char *buf, size_t len)
@@ -254,6 +281,7 @@ static int start_security(struct runtime *rt)
                                 sizeof err))
             return fail("security: %s", err);
     }
+    warn_weak_jwt_secret(c);
     describe_limits(&c->limits, limits, sizeof limits);
     amaters_log(AMATERS_LOG_INFO, "server",
                 "security: tls %s%s, authentication %s, authorization %s, "

@@ -261,3 +261,33 @@ def test_no_token_refused(env):
     code, details, _, _ = status_of(c.get, "jwt", b"k")
     assert code == grpc.StatusCode.UNAUTHENTICATED
     assert details
+
+
+@pytest.mark.parametrize("secret,warning", [
+    ("a", "auth.jwt.secret is 1 bytes, shorter than the 32 that HS256"),
+    ("your-secret-key-change-this-in-production",
+     "auth.jwt.secret is the published example secret"),
+    ("x" * 32, None),
+])
+def test_weak_hmac_secret_warned(make_server, secret, warning):
+    """A short or published HS256 secret lets anyone mint admin tokens: the
+    start-up log warns (the server still starts: the reference example
+    configuration uses the published secret and must load); the secret
+    itself is never logged."""
+    s = make_server(config_text=f"""
+[auth]
+enabled = true
+methods = ["jwt"]
+
+[auth.jwt]
+algorithm = "HS256"
+secret = "{secret}"
+""")
+    log = s.log()
+    if warning is None:
+        assert "auth.jwt.secret is" not in log, log
+    else:
+        assert warning in log, log
+        assert "WARN" in log
+    if len(secret) > 1:
+        assert secret not in log
