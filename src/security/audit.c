@@ -135,7 +135,52 @@ const char *amaters_audit_result_name(enum amaters_audit_result r)
     }
 }
 
-/* Copies ev into one heap block, strings cut at AMATERS_AUDIT_MAX_FIELD. */
+/* Length of the UTF-8 sequence led by b, 0 if b cannot lead one. */
+static size_t utf8_len(unsigned char b)
+{
+    return b < 0x80 ? 1 : (b & 0xe0) == 0xc0 && b >= 0xc2 ? 2
+         : (b & 0xf0) == 0xe0 ? 3 : (b & 0xf8) == 0xf0 && b <= 0xf4 ? 4
+         : 0;
+}
+
+/* The range of a sequence's second byte after lead b (no overlongs, no
+ * surrogates, nothing above U+10FFFF: RFC 3629). */
+static bool second_ok(unsigned char b, unsigned char c)
+{
+    return b == 0xe0 ? c >= 0xa0 : b == 0xed ? c <= 0x9f
+         : b == 0xf0 ? c >= 0x90 : b == 0xf4 ? c <= 0x8f : true;
+}
+
+/* Copies at most max bytes of src to dst as valid UTF-8: a byte that does
+ * not start a complete sequence becomes '?', and a character that would
+ * not fit is left out whole (never cut in the middle). dst holds max + 1
+ * bytes; returns the length written (NUL-terminated). */
+static size_t copy_utf8(char *dst, const char *src, size_t max)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i = 0, o = 0;
+
+    while (s[i] != '\0' && o < max) {
+        size_t k = utf8_len(s[i]), j = 1;
+        while (k > 1 && j < k && (s[i + j] & 0xc0) == 0x80)
+            j++;
+        if (k == 0 || j < k || !second_ok(s[i], s[i + 1])) {
+            dst[o++] = '?'; /* invalid or truncated sequence */
+            i++;
+            continue;
+        }
+        if (o + k > max)
+            break;
+        memcpy(dst + o, s + i, k);
+        o += k;
+        i += k;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* Copies ev into one heap block, strings as valid UTF-8 cut at
+ * AMATERS_AUDIT_MAX_FIELD bytes (at a character boundary). */
 static struct audit_rec *rec_new(const struct amaters_audit_event *ev)
 {
     const char *src[NFIELDS] = {ev->principal, ev->auth_method, ev->action,
@@ -162,10 +207,8 @@ static struct audit_rec *rec_new(const struct amaters_audit_event *ev)
         r->f[i] = NULL;
         if (src[i] == NULL)
             continue;
-        memcpy(p, src[i], lens[i]);
-        p[lens[i]] = '\0';
         r->f[i] = p;
-        p += lens[i] + 1;
+        p += copy_utf8(p, src[i], lens[i]) + 1;
     }
     return r;
 }

@@ -11,7 +11,9 @@
  * stored values: the event structure has no field for them, and callers
  * pass only identities, names and the short reasons produced by
  * jwt.h / apikey.h (which never quote a token or key). Each text field is
- * cut at AMATERS_AUDIT_MAX_FIELD bytes; cJSON escapes control characters,
+ * kept as valid UTF-8 (invalid bytes become ?) and cut at
+ * AMATERS_AUDIT_MAX_FIELD bytes at a character boundary; cJSON escapes
+ * control characters,
  * so one record is always one line.
  *
  * Threads: amaters_audit_log() may be called from any thread and never
@@ -32,7 +34,7 @@
 #include <stdint.h>
 
 #define AMATERS_AUDIT_DEFAULT_QUEUE 10000
-#define AMATERS_AUDIT_MAX_FIELD 256
+#define AMATERS_AUDIT_MAX_FIELD 512
 
 enum amaters_audit_event_type {
     AMATERS_AUDIT_AUTHENTICATION,

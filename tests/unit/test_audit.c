@@ -160,6 +160,47 @@ static void test_records_have_every_field(void **state)
     free(text);
 }
 
+/* Fields are cut at a character boundary and stay valid UTF-8: a long
+ * collection name of 3-byte characters is not split (it was cut at 256
+ * bytes, mid-character, and two collections then shared one resource),
+ * and invalid bytes become '?'. */
+static void test_fields_stay_valid_utf8(void **state)
+{
+    char resource[11 + 255 + 1], longest[700], principal[] = "ab\xff\xfe"
+                                                          "\xed\xa0\x80"
+                                                          "c";
+    struct amaters_audit_event ev = {AMATERS_AUDIT_AUTHORIZATION,
+                                     AMATERS_AUDIT_DENIED, principal, "jwt",
+                                     "write", resource, NULL, NULL, longest};
+    struct amaters_audit *a = open_log(AMATERS_AUDIT_FSYNC_NONE, 0);
+    (void)state;
+
+    strcpy(resource, "collection:");
+    for (int i = 0; i < 85; i++)
+        strcat(resource, "\xe2\x82\xac"); /* the euro sign, 255 bytes */
+    longest[0] = '\0';
+    for (int i = 0; i < 233; i++)
+        strcat(longest, "\xe2\x82\xac"); /* 699 bytes */
+    assert_int_equal(amaters_audit_log(a, &ev), 0);
+    assert_int_equal(amaters_audit_flush(a), 0);
+    assert_int_equal(amaters_audit_close(a), 0);
+    char *text = slurp(path);
+    cJSON *o = cJSON_Parse(text);
+    assert_non_null(o);
+    const char *res =
+        cJSON_GetObjectItemCaseSensitive(o, "resource")->valuestring;
+    const char *why = cJSON_GetObjectItemCaseSensitive(o, "reason")->valuestring;
+    const char *who =
+        cJSON_GetObjectItemCaseSensitive(o, "principal")->valuestring;
+    assert_string_equal(res, resource); /* whole: 266 bytes fit */
+    /* cut at 512 bytes, at a character boundary: 170 euro signs */
+    assert_int_equal(strlen(why), 510);
+    assert_memory_equal(why, longest, 510);
+    assert_string_equal(who, "ab?????c"); /* 0xff 0xfe, a surrogate */
+    cJSON_Delete(o);
+    free(text);
+}
+
 static void test_no_secret_in_output(void **state)
 {
     static const char secret[] = "super-secret-hmac-key-0123456789";
@@ -172,7 +213,7 @@ static void test_no_secret_in_output(void **state)
     struct amaters_principal p;
     struct amaters_audit *a = open_log(AMATERS_AUDIT_FSYNC_EVERY, 0);
     struct amaters_audit_event ev = {0};
-    char why[128] = "", err[64], longf[400], *text;
+    char why[128] = "", err[64], longf[AMATERS_AUDIT_MAX_FIELD + 200], *text;
     (void)state;
 
     assert_int_equal(amaters_jwt_config_init(&cfg, AMATERS_JWT_HS256, secret,
@@ -729,6 +770,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_records_have_every_field, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_no_secret_in_output, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fields_stay_valid_utf8, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_full_queue_drops_and_counts,
                                         setup, teardown),
