@@ -13,8 +13,7 @@
  * jwt.h / apikey.h (which never quote a token or key). Each text field is
  * kept as valid UTF-8 (invalid bytes become ?) and cut at
  * AMATERS_AUDIT_MAX_FIELD bytes at a character boundary; cJSON escapes
- * control characters,
- * so one record is always one line.
+ * control characters, so one record is always one line.
  *
  * Threads: amaters_audit_log() may be called from any thread and never
  * waits for I/O: it copies the event into a bounded queue under a mutex
