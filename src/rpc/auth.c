@@ -52,7 +52,8 @@ struct amaters_gate {
     bool have_jwt;
     struct amaters_jwt_config jwt;
     struct amaters_apikey_store *keys;
-    /* Swapped by amaters_gate_reload: read under rbac_lock. */
+    /* rbac and keys: swapped by amaters_gate_reload, read under
+     * rbac_lock. */
     pthread_rwlock_t rbac_lock;
     struct amaters_rbac *rbac;
     struct amaters_audit *audit;
@@ -93,11 +94,25 @@ static void count_limited(const char *limit)
                           labels, values, 1, 1);
 }
 
+/* Reads the API keys file of cfg into *out (a new store). */
+static int read_keys(const struct amaters_config *cfg,
+                     struct amaters_apikey_store **out, char *err,
+                     size_t errlen)
+{
+    const struct amaters_config_auth_api_key *k = &cfg->auth.api_key;
+    const char *secret = k->hash_secret;
+
+    if (!k->hash_keys)
+        return amaters_apikey_store_load_plain(out, k->keys_file, err,
+                                               errlen);
+    return amaters_apikey_store_load(out, k->keys_file, secret,
+                                     strlen(secret), err, errlen);
+}
+
 static int load_keys(struct amaters_gate *g, const struct amaters_config *cfg,
                      char *err, size_t errlen)
 {
     const struct amaters_config_auth_api_key *k = &cfg->auth.api_key;
-    const char *secret = k->hash_secret;
     size_t n = strlen(k->header_name);
     if (n == 0 || n >= sizeof g->api_key_header) {
         snprintf(err, errlen, "auth.api_key.header_name: bad length");
@@ -105,11 +120,7 @@ static int load_keys(struct amaters_gate *g, const struct amaters_config *cfg,
     }
     for (size_t i = 0; i <= n; i++)
         g->api_key_header[i] = (char)tolower((unsigned char)k->header_name[i]);
-    if (!k->hash_keys)
-        return amaters_apikey_store_load_plain(&g->keys, k->keys_file, err,
-                                               errlen);
-    return amaters_apikey_store_load(&g->keys, k->keys_file, secret,
-                                     strlen(secret), err, errlen);
+    return read_keys(cfg, &g->keys, err, errlen);
 }
 
 static int open_audit(struct amaters_gate *g, const struct amaters_config *cfg,
@@ -326,7 +337,9 @@ static int authenticate(struct amaters_gate *g, grpc_call *call,
     }
     if (g->keys && (v = md_get(md, g->api_key_header)) != NULL) {
         *method = "api_key";
+        pthread_rwlock_rdlock(&g->rbac_lock); /* SIGHUP swaps g->keys */
         rc = amaters_apikey_verify(g->keys, v, now, p, why, whylen);
+        pthread_rwlock_unlock(&g->rbac_lock);
         amaters_free_secret(v, strlen(v));
         return rc ? rc : 1;
     }
@@ -523,20 +536,37 @@ int amaters_gate_reload(struct amaters_gate *g,
                         const char *const *changed, size_t n, char *err,
                         size_t errlen)
 {
-    struct amaters_rbac *fresh = NULL, *old;
+    struct amaters_rbac *fresh = NULL, *old = NULL;
+    struct amaters_apikey_store *keys = NULL, *old_keys = NULL;
     struct amaters_call_identity none = {.peer = "local"};
     int rc = 0;
 
-    if (g->rbac) {
+    if (g->rbac)
         rc = amaters_rbac_load_config(&fresh, &cfg->authz, err, errlen);
-        if (rc)
-            return rc;
-        pthread_rwlock_wrlock(&g->rbac_lock);
+    /* the keys file is read again too: removing a key revokes it */
+    if (rc == 0 && g->keys)
+        rc = read_keys(cfg, &keys, err, errlen);
+    if (rc) {
+        amaters_rbac_free(fresh);
+        return rc; /* nothing changes */
+    }
+    pthread_rwlock_wrlock(&g->rbac_lock);
+    if (fresh) {
         old = g->rbac;
         g->rbac = fresh;
-        pthread_rwlock_unlock(&g->rbac_lock);
-        amaters_rbac_free(old);
     }
+    if (keys) {
+        old_keys = g->keys;
+        g->keys = keys;
+    }
+    pthread_rwlock_unlock(&g->rbac_lock);
+    amaters_rbac_free(old);
+    amaters_apikey_store_free(old_keys);
+    if (keys)
+        amaters_log(AMATERS_LOG_INFO, "security",
+                    "SIGHUP: API keys file %s read again: %zu key(s)",
+                    cfg->auth.api_key.keys_file,
+                    amaters_apikey_store_count(keys));
     none.principal.method = "sighup";
     for (size_t i = 0; i < n; i++)
         audit(g, AMATERS_AUDIT_CONFIG_CHANGE, AMATERS_AUDIT_SUCCESS, &none,

@@ -72,8 +72,9 @@ void amaters_gate_admin_done(void *identity, const char *what, int rc,
                              const char *err);
 
 /* Applies a reloaded configuration's reloadable security settings
- * (authz.default_role, authz.default_mode; the roles file is read again):
- * builds the new role set, then swaps it in for calls checked from then on.
+ * (authz.default_role, authz.default_mode; the roles file and the API keys
+ * file are read again): builds the new role set and key store, then swaps
+ * them in for calls checked from then on.
  * Records one config_change audit event per key in changed (n names).
  * On failure nothing changes and err says why. Main thread. */
 int amaters_gate_reload(struct amaters_gate *g,

@@ -2,7 +2,8 @@
  * reload.c - SIGHUP: reopens the audit log at its configured path (for
  * log rotation), then re-reads the configuration (file, environment,
  * options) and applies what may change while running: logging.level,
- * authz.default_role, authz.default_mode and the roles file. Anything
+ * authz.default_role, authz.default_mode, the roles file and the API keys
+ * file (read again: a removed key is revoked). Anything
  * else that changed is logged as needing a restart and nothing is
  * applied; an invalid configuration is logged with its reason. Main
  * thread only.

@@ -51,3 +51,38 @@ def test_default_role_reloads_on_sighup(make_server, tmpdir_path):
     assert wait_until(lambda: any(r.get("event_type") == "config_change"
                                   for r in read_jsonl(audit)), timeout=5), \
         "no config_change audit record after a reload"
+
+
+def test_api_key_removed_from_the_file_is_revoked_on_sighup(make_server,
+                                                           tmpdir_path):
+    """Removing a key from auth.api_key.keys_file and sending SIGHUP
+    revokes it (the file used to be read only at start: the removed admin
+    key kept working, and the log said "configuration unchanged"); the
+    other keys keep working. A keys file that no longer loads is refused
+    with a log line and the keys in force stay."""
+    import json
+    from conftest import md_client, status_of
+    from test_security_apikey import KEYS, config, keys_file
+    import grpc
+    s = make_server(config_text=config(tmpdir_path))
+    path = os.path.join(tmpdir_path, "api_keys.json")
+    admin_c = md_client(s.get_channel(), [("x-api-key", KEYS["admin"])])
+    writer = md_client(s.get_channel(), [("x-api-key", KEYS["writer"])])
+    coll = unique("rk")
+    result_of(admin_c.set(coll, b"k", b"v"))
+    # a broken file: refused, nothing changes
+    with open(path, "w") as f:
+        f.write("{ not json")
+    s.signal(signal.SIGHUP)
+    assert wait_until(lambda: "configuration not reloaded" in s.log(),
+                      timeout=5), s.log()[-2000:]
+    result_of(admin_c.get(coll, b"k"))
+    # the admin key removed: revoked
+    with open(path, "w") as f:
+        json.dump([k for k in keys_file() if k["id"] != "key-004"], f)
+    s.signal(signal.SIGHUP)
+    assert wait_until(lambda: "API keys file %s read again: 5 key(s)" % path
+                      in s.log(), timeout=5), s.log()[-2000:]
+    code, details, _, _ = status_of(admin_c.get, coll, b"k")
+    assert code == grpc.StatusCode.UNAUTHENTICATED, (code, details)
+    result_of(writer.get(coll, b"k"))
