@@ -594,13 +594,12 @@ class Pki:
         attrs.append(self.x509.NameAttribute(self.NameOID.COMMON_NAME, cn))
         return self.x509.Name(attrs)
 
-    def ca(self, cn="Test CA"):
-        """Returns (key, cert) of a self-signed CA."""
-        k = self.key()
+    def _ca_cert(self, key, subject, issuer, signing_key):
+        """A CA certificate (30 days) for key's public key."""
         now = datetime.datetime.utcnow()
-        n = self.name(cn, "Test")
-        cert = (self.x509.CertificateBuilder()
-                .subject_name(n).issuer_name(n).public_key(k.public_key())
+        return (self.x509.CertificateBuilder()
+                .subject_name(subject).issuer_name(issuer)
+                .public_key(key.public_key())
                 .serial_number(self.x509.random_serial_number())
                 .not_valid_before(now - datetime.timedelta(days=1))
                 .not_valid_after(now + datetime.timedelta(days=30))
@@ -612,30 +611,20 @@ class Pki:
                     key_encipherment=False, data_encipherment=False,
                     key_agreement=False, key_cert_sign=True, crl_sign=True,
                     encipher_only=False, decipher_only=False), critical=True)
-                .sign(k, self.hashes.SHA256()))
-        return k, cert
+                .sign(signing_key, self.hashes.SHA256()))
+
+    def ca(self, cn="Test CA"):
+        """Returns (key, cert) of a self-signed CA."""
+        k = self.key()
+        n = self.name(cn, "Test")
+        return k, self._ca_cert(k, n, n, k)
 
     def intermediate(self, ca, cn):
         """Returns (key, cert) of an intermediate CA signed by ca."""
         ca_key, ca_cert = ca
         k = self.key()
-        now = datetime.datetime.utcnow()
-        cert = (self.x509.CertificateBuilder()
-                .subject_name(self.name(cn, "Test"))
-                .issuer_name(ca_cert.subject).public_key(k.public_key())
-                .serial_number(self.x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=30))
-                .add_extension(self.x509.BasicConstraints(ca=True,
-                                                          path_length=None),
-                               critical=True)
-                .add_extension(self.x509.KeyUsage(
-                    digital_signature=True, content_commitment=False,
-                    key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, key_cert_sign=True, crl_sign=True,
-                    encipher_only=False, decipher_only=False), critical=True)
-                .sign(ca_key, self.hashes.SHA256()))
-        return k, cert
+        return k, self._ca_cert(k, self.name(cn, "Test"), ca_cert.subject,
+                                ca_key)
 
     def leaf(self, ca, cn, org=None, server=False, serial=None):
         """Returns (key, cert) signed by ca = (key, cert). Server
